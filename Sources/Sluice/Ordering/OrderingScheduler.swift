@@ -1,0 +1,118 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import DequeModule
+
+/// Lanes serialize work: items with the same lane run one at a time, in admission order; items
+/// without a lane run at once.
+///
+/// The scheduler only decides; it runs nothing. The consumer loop admits each message with the
+/// lane its ``OrderingMode`` gives it, starts what ``admit(_:lane:)`` hands back, and calls
+/// ``complete(lane:)`` when a laned item finishes, starting what that hands back:
+///
+/// ```swift
+/// var scheduler = OrderingScheduler<OrderingLane, Int64>()
+/// let lane = OrderingLane.partition(tp)
+/// scheduler.admit(10, lane: lane)  // 10: start it
+/// scheduler.admit(11, lane: lane)  // nil: queued behind 10
+/// scheduler.complete(lane: lane)   // 11: now running
+/// scheduler.complete(lane: lane)   // nil: the lane is idle
+/// ```
+///
+/// The running item of a lane is not stored, only that the lane is busy, and an idle lane holds no
+/// memory: with one lane per key, the state stays bounded by the in-flight window, not by the
+/// number of keys ever seen.
+struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
+    /// Busy lanes and the items waiting on each, oldest first. A lane is present exactly while one
+    /// of its items runs; it is removed as soon as it is idle.
+    private var lanes: [Lane: Deque<Item>] = [:]
+
+    /// The number of items waiting on their lane, over all lanes.
+    private(set) var queuedCount: Int = 0
+
+    /// Creates a scheduler with every lane idle.
+    init() {}
+
+    /// The number of lanes with an item running.
+    var activeLaneCount: Int {
+        self.lanes.count
+    }
+
+    /// Admits an item.
+    ///
+    /// - Parameters:
+    ///   - item: The work to run.
+    ///   - lane: The lane to serialize it on, or nil to run it at once.
+    /// - Returns: The item back if it may start now (its lane was idle, and is now busy, or it has
+    ///   no lane); nil if it was queued behind its lane.
+    mutating func admit(_ item: Item, lane: Lane?) -> Item? {
+        guard let lane else {
+            return item
+        }
+        guard let index = self.lanes.index(forKey: lane) else {
+            self.lanes[lane] = []
+            return item
+        }
+        self.lanes.values[index].append(item)
+        self.queuedCount += 1
+        return nil
+    }
+
+    /// Marks the running item of `lane` finished.
+    ///
+    /// Items admitted without a lane need no completion call. Completing a lane that is idle does
+    /// nothing and returns nil.
+    ///
+    /// - Parameter lane: The lane of the item that finished.
+    /// - Returns: The next queued item of that lane, which is now running; or nil, and the lane
+    ///   becomes idle.
+    mutating func complete(lane: Lane) -> Item? {
+        guard let index = self.lanes.index(forKey: lane) else {
+            return nil
+        }
+        if self.lanes.values[index].isEmpty {
+            // Free the lane so that one-off keys do not accumulate.
+            self.lanes.remove(at: index)
+            return nil
+        }
+        self.queuedCount -= 1
+        return self.lanes.values[index].removeFirst()
+    }
+
+    /// Removes the queued items matching the predicate and returns them; running items are
+    /// untouched and their lanes stay busy until completed.
+    ///
+    /// On revocation the engine drops the queued messages of the revoked partitions: their new
+    /// owner will receive them again.
+    ///
+    /// - Parameter predicate: Called once per queued item; true removes it.
+    /// - Returns: The removed items, in admission order within each lane.
+    mutating func removeQueued(where predicate: (Item) -> Bool) -> [Item] {
+        var removed: [Item] = []
+        // A manual index walk: iterating `indices` would hold a second reference to the storage
+        // and make every in-place write below copy the whole dictionary.
+        var index = self.lanes.startIndex
+        while index != self.lanes.endIndex {
+            if !self.lanes.values[index].isEmpty {
+                var kept: Deque<Item> = []
+                for item in self.lanes.values[index] {
+                    if predicate(item) {
+                        removed.append(item)
+                    } else {
+                        kept.append(item)
+                    }
+                }
+                if kept.count != self.lanes.values[index].count {
+                    self.lanes.values[index] = kept
+                }
+            }
+            self.lanes.formIndex(after: &index)
+        }
+        self.queuedCount -= removed.count
+        return removed
+    }
+}

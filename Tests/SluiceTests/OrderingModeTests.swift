@@ -1,0 +1,60 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Testing
+
+@testable import Sluice
+
+@Suite struct OrderingModeTests {
+    let tp = TopicPartition(topic: "orders", partition: 2)
+
+    @Test func allCasesInOrder() {
+        #expect(OrderingMode.allCases == [.unordered, .key, .partition])
+        #expect(OrderingMode.allCases.map(\.description) == ["unordered", "key", "partition"])
+    }
+
+    @Test(arguments: OrderingMode.allCases)
+    func descriptionRoundTrips(mode: OrderingMode) {
+        #expect(OrderingMode(mode.description) == mode)
+    }
+
+    @Test(arguments: [
+        ("unordered", OrderingMode.unordered), ("KEY", .key), ("Partition", .partition),
+    ])
+    func parsesNamesInAnyCase(string: String, mode: OrderingMode) {
+        #expect(OrderingMode(string) == mode)
+    }
+
+    @Test(arguments: ["", "keys", "none", " key", "ordered"])
+    func rejectsUnknownNames(string: String) {
+        #expect(OrderingMode(string) == nil)
+    }
+
+    @Test func unorderedHasNoLane() {
+        #expect(OrderingMode.unordered.lane(for: self.tp, key: [1, 2]) == nil)
+        #expect(OrderingMode.unordered.lane(for: self.tp, key: nil) == nil)
+    }
+
+    @Test func keyModeLanesByPartitionAndKey() {
+        #expect(OrderingMode.key.lane(for: self.tp, key: [1, 2]) == .key(self.tp, [1, 2]))
+        let other = TopicPartition(topic: "orders", partition: 3)
+        #expect(
+            OrderingMode.key.lane(for: self.tp, key: [1]) != OrderingMode.key.lane(for: other, key: [1]),
+            "the same key on two partitions is two lanes"
+        )
+        #expect(OrderingMode.key.lane(for: self.tp, key: []) == .key(self.tp, []), "an empty key is a key")
+    }
+
+    @Test func keyModeHandlesNullKeysAsUnordered() {
+        #expect(OrderingMode.key.lane(for: self.tp, key: nil) == nil)
+    }
+
+    @Test func partitionModeLanesByPartition() {
+        #expect(OrderingMode.partition.lane(for: self.tp, key: [1]) == .partition(self.tp))
+        #expect(OrderingMode.partition.lane(for: self.tp, key: nil) == .partition(self.tp))
+    }
+}
