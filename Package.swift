@@ -1,0 +1,102 @@
+// swift-tools-version: 6.1
+//
+// Sluice: a Swift framework and runner for Kafka consumers whose per-message work is CPU-bound.
+//
+// Module graph (top depends on bottom, never the reverse):
+//
+//   Sluice            the engine: consumer loop, window, ordering, offset tracker
+//     SluiceFutures   Executor / Future toolkit, knows nothing of Kafka
+//     SluiceKafka     safe Swift layer over librdkafka + EmbeddedBroker (the only importer of CRdKafka)
+//       CRdKafka      system library: module map + shim header, pkg-config "rdkafka"
+
+import PackageDescription
+
+let package = Package(
+    name: "sluice",
+    products: [
+        .library(name: "Sluice", targets: ["Sluice"]),
+        .library(name: "SluiceFutures", targets: ["SluiceFutures"]),
+        .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: C boundary
+
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]
+        ),
+
+        // MARK: Libraries
+
+        .target(
+            name: "SluiceKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SluiceFutures",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections")
+            ]
+        ),
+        .target(
+            name: "Sluice",
+            dependencies: [
+                "SluiceKafka",
+                "SluiceFutures",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Benchmarks (executables that print figures; never timed assertions in tests)
+
+        .executableTarget(
+            name: "sluice-futures-bench",
+            dependencies: ["SluiceFutures"],
+            path: "Benchmarks/FuturesBenchmark"
+        ),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "SluiceKafkaTests",
+            dependencies: ["SluiceKafka"]
+        ),
+        .testTarget(
+            name: "SluiceFuturesTests",
+            dependencies: ["SluiceFutures"]
+        ),
+        .testTarget(
+            name: "SluiceTests",
+            dependencies: [
+                "Sluice",
+                "SluiceKafka",
+                "SluiceFutures",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+    ]
+)
+
+// Strict settings on every Swift target, applied in one place (as swift-log does).
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(contentsOf: [
+        .swiftLanguageMode(.v6),
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ])
+    target.swiftSettings = settings
+}

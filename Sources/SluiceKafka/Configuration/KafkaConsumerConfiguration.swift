@@ -1,0 +1,135 @@
+/// Configuration of a ``KafkaConsumer`` in a consumer group.
+///
+/// Each typed setting names the librdkafka property it sets and its default. Sluice's defaults
+/// differ from librdkafka's only where noted, and the reason is given.
+///
+/// ```swift
+/// var config = KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: "orders")
+/// config.assignment = .cooperativeSticky
+/// config.common.properties["fetch.wait.max.ms"] = "10"
+/// let consumer = try KafkaConsumer(configuration: config)
+/// ```
+public struct KafkaConsumerConfiguration: Sendable, Hashable {
+    /// How partitions are assigned to the members of a group.
+    public struct AssignmentStrategy: Sendable, Hashable, CustomStringConvertible {
+        fileprivate let value: String
+        /// Eager rebalancing (every member gives up all partitions on a rebalance) with the
+        /// `range,roundrobin` assignors. The safe default on librdkafka 2.0.2.
+        public static let eager = AssignmentStrategy(value: "range,roundrobin")
+        /// Incremental cooperative rebalancing (`cooperative-sticky`): only moved partitions are
+        /// revoked. librdkafka 2.0.2 has known bugs in this assignor (hangs, lost assignments),
+        /// fixed in later releases; prefer ``eager`` there.
+        public static let cooperativeSticky = AssignmentStrategy(value: "cooperative-sticky")
+        /// Any value of librdkafka's `partition.assignment.strategy`.
+        public static func custom(_ value: String) -> AssignmentStrategy { AssignmentStrategy(value: value) }
+        /// The librdkafka property value.
+        public var description: String { value }
+    }
+
+    /// Where to start when a partition has no committed offset.
+    public struct OffsetReset: Sendable, Hashable, CustomStringConvertible {
+        fileprivate let value: String
+        /// Start at the oldest retained message.
+        public static let earliest = OffsetReset(value: "earliest")
+        /// Start after the newest message.
+        public static let latest = OffsetReset(value: "latest")
+        /// Report an error instead of choosing.
+        public static let error = OffsetReset(value: "error")
+        /// The librdkafka property value.
+        public var description: String { value }
+    }
+
+    /// Brokers, client id and pass-through properties.
+    public var common: KafkaConfiguration
+    /// The consumer group. librdkafka property: `group.id`. Must not be empty.
+    public var groupID: String
+    /// Partition assignment. librdkafka property: `partition.assignment.strategy`. Default: ``AssignmentStrategy/eager``.
+    public var assignment: AssignmentStrategy
+    /// Start position without a committed offset. librdkafka property: `auto.offset.reset`.
+    /// Default: ``OffsetReset/earliest`` (librdkafka's is `latest`; a processing framework must not
+    /// skip what was written before its first start).
+    public var offsetReset: OffsetReset
+    /// Whether librdkafka commits stored offsets periodically. librdkafka property: `enable.auto.commit`. Default: `true`.
+    public var isAutoCommitEnabled: Bool
+    /// Whether librdkafka stores each delivered message's offset automatically.
+    /// librdkafka property: `enable.auto.offset.store`. Default: `true`. Engines that commit only
+    /// completed work set it to `false` and call ``KafkaConsumer/storeOffsets(_:)``.
+    public var isAutoOffsetStoreEnabled: Bool
+    /// Period of automatic commits. librdkafka property: `auto.commit.interval.ms`. Default: 5 s.
+    public var autoCommitInterval: Duration
+    /// Group session timeout. librdkafka property: `session.timeout.ms`. Default: 45 s.
+    public var sessionTimeout: Duration
+    /// Longest allowed gap between polls before the member is expelled.
+    /// librdkafka property: `max.poll.interval.ms`. Default: 300 s.
+    public var maxPollInterval: Duration
+    /// Longest time a broker holds a fetch open waiting for data. librdkafka property:
+    /// `fetch.wait.max.ms`. Default: 500 ms. The embedded broker answers an empty fetch only after
+    /// this full time, so tests against it want about 10 ms.
+    public var fetchWaitMax: Duration
+    /// Prefetch: fetching stops while the local queue holds this many messages.
+    /// librdkafka property: `queued.min.messages`. Default: 1,000,000 (librdkafka's is 100,000).
+    /// librdkafka 2.0.2 re-checks a full queue only about once a second, so the queue must hold
+    /// about a second of traffic; ``queuedMaxKilobytes`` bounds its memory.
+    public var queuedMinMessages: Int
+    /// Prefetch byte budget in KiB. librdkafka property: `queued.max.messages.kbytes`. Default: 65,536 (64 MiB).
+    public var queuedMaxKilobytes: Int
+
+    /// Creates a consumer configuration; every setting not given takes its documented default.
+    public init(
+        bootstrapServers: [String] = [],
+        groupID: String,
+        assignment: AssignmentStrategy = .eager,
+        offsetReset: OffsetReset = .earliest,
+        properties: [String: String] = [:]
+    ) {
+        self.common = KafkaConfiguration(bootstrapServers: bootstrapServers, properties: properties)
+        self.groupID = groupID
+        self.assignment = assignment
+        self.offsetReset = offsetReset
+        self.isAutoCommitEnabled = true
+        self.isAutoOffsetStoreEnabled = true
+        self.autoCommitInterval = .seconds(5)
+        self.sessionTimeout = .seconds(45)
+        self.maxPollInterval = .seconds(300)
+        self.fetchWaitMax = .milliseconds(500)
+        self.queuedMinMessages = 1_000_000
+        self.queuedMaxKilobytes = 65_536
+    }
+
+    /// The librdkafka properties this configuration stands for; pass-through properties win.
+    public var librdkafkaProperties: [String: String] {
+        var result: [String: String] = [
+            "group.id": groupID,
+            "partition.assignment.strategy": assignment.value,
+            "auto.offset.reset": offsetReset.value,
+            "enable.auto.commit": String(isAutoCommitEnabled),
+            "enable.auto.offset.store": String(isAutoOffsetStoreEnabled),
+            "auto.commit.interval.ms": String(autoCommitInterval.milliseconds),
+            "session.timeout.ms": String(sessionTimeout.milliseconds),
+            "max.poll.interval.ms": String(maxPollInterval.milliseconds),
+            "fetch.wait.max.ms": String(fetchWaitMax.milliseconds),
+            "queued.min.messages": String(queuedMinMessages),
+            "queued.max.messages.kbytes": String(queuedMaxKilobytes),
+        ]
+        let common = self.common.librdkafkaProperties
+        result.merge(common) { _, passThrough in passThrough }
+        return result
+    }
+
+    /// Checks every property against librdkafka without connecting anywhere.
+    /// - Throws: ``KafkaError`` carrying librdkafka's message for the first bad property.
+    public func validate() throws {
+        guard !groupID.isEmpty || common.properties["group.id"] != nil else {
+            throw KafkaError.configuration("group.id must not be empty")
+        }
+        _ = try RDKafkaConfig(properties: librdkafkaProperties)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down, as librdkafka's `*.ms` properties want.
+    package var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,312 @@
+internal import CRdKafka
+public import Logging
+internal import Synchronization
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// A Kafka consumer in a consumer group: a safe owner of one librdkafka consumer handle.
+///
+/// Poll it from one thread. The rebalance hook, the commit hook and the error hook run on that
+/// thread, inside ``poll(timeout:)`` (and inside ``close(timeout:)``); the rebalance hook runs
+/// *before* the assignment changes, so the layer above can drain in-flight work and commit.
+///
+/// ```swift
+/// let consumer = try KafkaConsumer(
+///     configuration: KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: "g"),
+///     rebalanceHook: { event in print(event) })
+/// try consumer.subscribe(topics: ["orders"])
+/// while let message = try consumer.poll(timeout: .milliseconds(100)) { print(message) }
+/// try consumer.close(timeout: .seconds(10))
+/// ```
+///
+/// `@unchecked Sendable`: the librdkafka handle is thread-safe, and the topic-name cache and the
+/// closed flag are behind a `Mutex`.
+public final class KafkaConsumer: @unchecked Sendable {
+    /// How ``commit(_:mode:)`` waits.
+    public struct CommitMode: Hashable, Sendable {
+        fileprivate let isAsync: Bool
+        /// Return at once; the outcome reaches the commit hook from a later poll.
+        public static let async = CommitMode(isAsync: true)
+        /// Wait for the broker's answer and throw on failure.
+        public static let sync = CommitMode(isAsync: false)
+    }
+
+    private struct State {
+        var isClosed = false
+        /// Topic names by librdkafka's name pointer, so that polling does not build a String per message.
+        var topicNames: [UInt: (cString: ContiguousArray<CChar>, name: String)] = [:]
+    }
+
+    private let client: RDKafkaClient
+    private let state = Mutex(State())
+    /// The configuration the consumer was created with.
+    public let configuration: KafkaConsumerConfiguration
+
+    /// Creates a consumer.
+    ///
+    /// - Parameters:
+    ///   - configuration: Brokers, group and settings.
+    ///   - logger: Receives librdkafka's own log lines at their level.
+    ///   - rebalanceHook: Called on the polling thread before each assignment change.
+    ///   - commitHook: Called on the polling thread with the outcome of every commit.
+    ///   - errorHook: Called on the polling thread with client-level errors (brokers down, fatal
+    ///     errors); without it they are logged.
+    /// - Throws: ``KafkaError`` with librdkafka's message for a bad property.
+    public init(
+        configuration: KafkaConsumerConfiguration,
+        logger: Logger = Logger(label: "sluice.kafka.consumer"),
+        rebalanceHook: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil,
+        commitHook: (@Sendable (KafkaCommitResult) -> Void)? = nil,
+        errorHook: (@Sendable (KafkaError) -> Void)? = nil
+    ) throws {
+        try configuration.validate()
+        let context = RDKafkaClientContext(
+            logger: logger, rebalanceHook: rebalanceHook, commitHook: commitHook, errorHook: errorHook)
+        self.client = try RDKafkaClient(
+            type: RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties, context: context)
+        self.configuration = configuration
+        // Serve callbacks (rebalance, commits, errors) from consumer_poll.
+        rd_kafka_poll_set_consumer(client.handle)
+    }
+
+    deinit {
+        if !state.withLock({ $0.isClosed }) {
+            // An implicit close in rd_kafka_destroy can hang on 2.0.2; close explicitly to leave the group.
+            client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
+        }
+    }
+
+    private func ensureOpen() throws {
+        if state.withLock({ $0.isClosed }) { throw KafkaError.closed("consumer") }
+    }
+
+    /// Subscribes to topics (replacing any earlier subscription). Partitions arrive through rebalances.
+    public func subscribe(topics: [String]) throws {
+        try ensureOpen()
+        guard !topics.isEmpty else { throw KafkaError(code: .invalidArgument, message: "no topics to subscribe to") }
+        let list = RDKafkaTopicPartitionList(capacity: topics.count)
+        for topic in topics { list.add(TopicPartition(topic: topic, partition: sluice_rd_kafka_partition_ua()), offset: nil) }
+        let error = list.withListPointer { rd_kafka_subscribe(client.handle, $0) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "subscribing to \(topics)") }
+    }
+
+    /// Waits up to `timeout` for the next message, serving rebalance, commit and error callbacks meanwhile.
+    ///
+    /// - Returns: The next message, or `nil` when none arrived in time.
+    /// - Throws: ``KafkaError`` for a consumer-level error reported in place of a message (e.g. an
+    ///   unknown topic), with topic, partition and offset as context. Polling may go on after it.
+    public func poll(timeout: Duration) throws -> KafkaMessage? {
+        try ensureOpen()
+        guard let raw = rd_kafka_consumer_poll(client.handle, Int32(timeout.milliseconds)) else { return nil }
+        defer { rd_kafka_message_destroy(raw) }  // every byte is copied out below
+        let message = raw.pointee
+        let topic = message.rkt.map { topicName(of: $0) }
+        if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+            var error = KafkaError.rdKafka(
+                message.err, topic: topic, partition: message.partition,
+                offset: message.offset >= 0 ? message.offset : nil)
+            error.message = String(cString: rd_kafka_message_errstr(raw))
+            throw error
+        }
+        return KafkaMessage(raw: raw, topic: topic ?? "")
+    }
+
+    private func topicName(of topic: OpaquePointer) -> String {
+        let cName = rd_kafka_topic_name(topic)!
+        let key = UInt(bitPattern: cName)
+        return state.withLock { state in
+            // The pointer is stable while the topic object lives; compare contents in case it was reused.
+            if let cached = state.topicNames[key], cached.cString.withUnsafeBufferPointer({ strcmp($0.baseAddress!, cName) == 0 }) {
+                return cached.name
+            }
+            let name = String(cString: cName)
+            state.topicNames[key] = (ContiguousArray(name.utf8CString), name)
+            return name
+        }
+    }
+
+    /// Stops fetching from these partitions. librdkafka purges their prefetched messages and
+    /// fetches again from the last delivered offset on resume: correct, but not for every message.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        try ensureOpen()
+        let list = RDKafkaTopicPartitionList(partitions)
+        let error = list.withListPointer { rd_kafka_pause_partitions(client.handle, $0) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "pausing \(partitions)") }
+        if let failure = list.firstError { throw failure }
+    }
+
+    /// Resumes fetching from paused partitions.
+    public func resume(_ partitions: [TopicPartition]) throws {
+        try ensureOpen()
+        let list = RDKafkaTopicPartitionList(partitions)
+        let error = list.withListPointer { rd_kafka_resume_partitions(client.handle, $0) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "resuming \(partitions)") }
+        if let failure = list.firstError { throw failure }
+    }
+
+    /// Stores offsets for librdkafka's automatic commit (needs `isAutoOffsetStoreEnabled == false`).
+    /// Each offset is the *next* one to read. A stored offset replaces the previous one.
+    public func storeOffsets(_ offsets: [TopicPartitionOffset]) throws {
+        try ensureOpen()
+        let list = RDKafkaTopicPartitionList(offsets.filter { $0.offset != nil })
+        let error = list.withListPointer { rd_kafka_offsets_store(client.handle, $0) }
+        if let failure = list.firstError { throw failure }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "storing offsets") }
+    }
+
+    /// Commits offsets (each the *next* offset to read), with their metadata.
+    ///
+    /// - Parameters:
+    ///   - offsets: What to commit; entries without an offset are skipped. Empty commits the
+    ///     stored offsets of the current assignment.
+    ///   - mode: ``CommitMode/sync`` waits for the broker; ``CommitMode/async`` returns at once.
+    /// - Throws: ``KafkaError`` when the commit (or, synchronously, any partition of it) fails.
+    public func commit(_ offsets: [TopicPartitionOffset], mode: CommitMode) throws {
+        try ensureOpen()
+        let entries = offsets.filter { $0.offset != nil }
+        if entries.isEmpty && !offsets.isEmpty { return }
+        let isAsync: Int32 = mode.isAsync ? 1 : 0
+        if entries.isEmpty {
+            let error = rd_kafka_commit(client.handle, nil, isAsync)
+            if error == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "committing stored offsets") }
+            return
+        }
+        let list = RDKafkaTopicPartitionList(entries)
+        let error = list.withListPointer { rd_kafka_commit(client.handle, $0, isAsync) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+            throw KafkaError.rdKafka(error, "committing \(entries)")
+        }
+        if !mode.isAsync, let failure = list.firstError { throw failure }
+    }
+
+    /// The group's committed offsets for these partitions (`offset == nil` where none is committed).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration) throws -> [TopicPartitionOffset] {
+        try ensureOpen()
+        let list = RDKafkaTopicPartitionList(partitions)
+        let error = list.withListPointer { rd_kafka_committed(client.handle, $0, Int32(timeout.milliseconds)) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "reading committed offsets") }
+        if let failure = list.firstError { throw failure }
+        return list.entries
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public func assignment() throws -> [TopicPartition] {
+        try ensureOpen()
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let error = rd_kafka_assignment(client.handle, &list)
+        defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }  // ours to free
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "reading the assignment") }
+        return RDKafkaTopicPartitionList.partitions(of: list)
+    }
+
+    /// Low and high watermarks, asked of the partition leader.
+    public func watermarks(of partition: TopicPartition, timeout: Duration) throws -> KafkaWatermarks {
+        try ensureOpen()
+        return try client.queryWatermarks(partition, timeout: timeout)
+    }
+
+    /// Watermarks from the last fetch, without a request (cheap enough for lag statistics).
+    public func cachedWatermarks(of partition: TopicPartition) -> KafkaWatermarks? {
+        if state.withLock({ $0.isClosed }) { return nil }
+        return client.cachedWatermarks(partition)
+    }
+
+    /// Topics in the cluster with their partition counts. Fails within `timeout` when no broker answers.
+    public func topics(timeout: Duration) throws -> [String: Int] {
+        try ensureOpen()
+        return try client.topicPartitionCounts(timeout: timeout)
+    }
+
+    /// Whether ``close(timeout:)`` has completed (or was attempted).
+    public var isClosed: Bool { state.withLock { $0.isClosed } }
+
+    /// Leaves the group and closes the consumer, waiting at most `timeout`.
+    ///
+    /// The rebalance hook is called once more with the final revocation, on this thread. Idempotent.
+    /// - Throws: ``KafkaError`` with code ``KafkaError/Code/timedOut`` when the close did not finish
+    ///   in time (librdkafka 2.0.2 can hang here); the handle is then destroyed without a close.
+    public func close(timeout: Duration) throws {
+        let alreadyClosed = state.withLock { state in
+            defer { state.isClosed = true }
+            return state.isClosed
+        }
+        if alreadyClosed { return }
+        let handle = client.handle
+        let queue = rd_kafka_queue_new(handle)!
+        defer { rd_kafka_queue_destroy(queue) }
+        if let error = rd_kafka_consumer_close_queue(handle, queue) {
+            defer { rd_kafka_error_destroy(error) }
+            client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
+            throw KafkaError.rdKafka(rd_kafka_error_code(error), "closing the consumer")
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while rd_kafka_consumer_closed(handle) == 0 {
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero else {
+                client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
+                throw KafkaError(code: .timedOut, message: "closing the consumer took longer than \(timeout)")
+            }
+            guard let event = rd_kafka_queue_poll(queue, Int32(min(remaining, .milliseconds(100)).milliseconds)) else {
+                continue
+            }
+            defer { rd_kafka_event_destroy(event) }
+            switch rd_kafka_event_type(event) {
+            case RD_KAFKA_EVENT_REBALANCE:
+                client.context.rebalance(handle, rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event))
+            case RD_KAFKA_EVENT_ERROR:
+                client.context.report(.rdKafka(rd_kafka_event_error(event), "while closing"))
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension KafkaMessage {
+    /// Copies a librdkafka message. The caller destroys `raw` afterwards.
+    init(raw: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
+        let message = raw.pointee
+        var key: [UInt8]?
+        if let pointer = message.key {
+            key = Array(UnsafeRawBufferPointer(start: pointer, count: message.key_len))
+        }
+        var value: [UInt8] = []
+        if let pointer = message.payload, message.len > 0 {
+            value = Array(UnsafeRawBufferPointer(start: pointer, count: message.len))
+        }
+        var headers: [KafkaHeader] = []
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(raw, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            let count = rd_kafka_header_cnt(list)
+            headers.reserveCapacity(count)
+            for index in 0..<count {
+                var name: UnsafePointer<CChar>?
+                var bytes: UnsafeRawPointer?
+                var size = 0
+                guard rd_kafka_header_get_all(list, index, &name, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                      let name else { continue }
+                headers.append(KafkaHeader(
+                    name: String(cString: name),
+                    value: bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            }
+        }
+        var kind = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let milliseconds = rd_kafka_message_timestamp(raw, &kind)
+        let timestamp: KafkaTimestamp? =
+            switch kind {
+            case RD_KAFKA_TIMESTAMP_CREATE_TIME: KafkaTimestamp(millisecondsSinceEpoch: milliseconds, kind: .createTime)
+            case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: KafkaTimestamp(millisecondsSinceEpoch: milliseconds, kind: .logAppendTime)
+            default: nil
+            }
+        self.init(
+            topic: topic, partition: message.partition, offset: message.offset, key: key, value: value,
+            isTombstone: message.payload == nil, headers: headers, timestamp: timestamp)
+    }
+}
