@@ -1,0 +1,183 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An item in a ``ThreadPoolCore`` queue: submitted work or a job of a task that prefers the pool.
+enum ThreadPoolWorkItem {
+    case task(any ThreadPoolTask)
+    case job(UnownedJob)
+}
+
+/// Work the pool can run or cancel; ``Future`` is one.
+protocol ThreadPoolTask: AnyObject, Sendable {
+    func run()
+    @discardableResult func cancel() -> Bool
+}
+
+extension Future: ThreadPoolTask {}
+
+/// The threads, queue and lock of a ``ThreadPoolExecutor``.
+///
+/// It is separate from the public class so that the worker threads keep this core alive, not the
+/// executor: when the last user reference to a `ThreadPoolExecutor` goes away, its `deinit` shuts the
+/// pool down and the threads exit. It is also the `TaskExecutor` the runtime sees, so jobs stay valid
+/// for as long as a worker may run them.
+// @unchecked Sendable: `stateMachine`, `workerThreads` and `terminationWaiters` are only accessed with
+// `lock` held; `name` and `terminated` are immutable or thread-safe themselves.
+final class ThreadPoolCore: TaskExecutor, @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var stateMachine: ThreadPoolStateMachine<ThreadPoolWorkItem>
+    private var workerThreads: [pthread_t] = []
+    private var terminationWaiters: [CheckedContinuation<Void, Never>] = []
+    private let terminated = BlockingEvent()
+
+    init(workers: Int, name: String) {
+        self.stateMachine = ThreadPoolStateMachine(workers: workers)
+        for index in 0..<workers {
+            WorkerThread.start(name: "\(name)-\(index)") { [self] in
+                self.lock.withLock { self.workerThreads.append(WorkerThread.current) }
+                self.workerLoop()
+            }
+        }
+    }
+
+    // MARK: Submitting
+
+    /// Queues `task`. `false` if the pool is shutting down.
+    func submit(_ task: any ThreadPoolTask) -> Bool {
+        self.lock.lock()
+        let action = self.stateMachine.submit(.task(task))
+        self.lock.unlock()
+        switch action {
+        case .wakeWorker:
+            self.lock.signal()
+            return true
+        case .none:
+            return true
+        case .rejected:
+            return false
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        self.lock.lock()
+        let action = self.stateMachine.enqueueJob(.job(job))
+        self.lock.unlock()
+        switch action {
+        case .wakeWorker:
+            self.lock.signal()
+        case .none:
+            break
+        case .rejected:
+            // Every worker has exited, but the task must still resume somewhere.
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+        }
+    }
+
+    // MARK: Workers
+
+    private func workerLoop() {
+        self.lock.lock()
+        while true {
+            switch self.stateMachine.nextWork() {
+            case .run(let item):
+                self.lock.unlock()
+                self.execute(item)
+                self.lock.lock()
+            case .wait:
+                self.lock.wait()
+                self.stateMachine.workerWokeUp()
+            case .exit(let isLast):
+                let waiters = isLast ? self.terminationWaiters : []
+                if isLast { self.terminationWaiters = [] }
+                self.workerThreads.removeAll { pthread_equal($0, WorkerThread.current) != 0 }
+                self.lock.unlock()
+                if isLast {
+                    self.terminated.set()
+                    for waiter in waiters { waiter.resume() }
+                }
+                return
+            }
+        }
+    }
+
+    private func execute(_ item: ThreadPoolWorkItem) {
+        switch item {
+        case .task(let task):
+            task.run()
+        case .job(let job):
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
+
+    // MARK: Shutdown
+
+    func shutdown(wait: Bool, cancelPending: Bool) {
+        self.lock.lock()
+        let action = self.stateMachine.shutdown(cancelPending: cancelPending) { item in
+            if case .task = item { return true }
+            return false
+        }
+        let onWorkerThread = self.workerThreads.contains { pthread_equal($0, WorkerThread.current) != 0 }
+        self.lock.unlock()
+
+        let drained: [ThreadPoolWorkItem]
+        switch action {
+        case .wakeAllWorkers(let cancel):
+            self.lock.broadcast()
+            drained = cancel
+        case .alreadyShuttingDown(let cancel):
+            drained = cancel
+        }
+        for case .task(let task) in drained {
+            task.cancel()
+        }
+        // A worker cannot wait for itself to exit; it returns and exits after its current item.
+        if wait, !onWorkerThread {
+            _ = self.terminated.wait(until: nil)
+        }
+    }
+
+    func awaitTermination() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            self.lock.lock()
+            if self.stateMachine.lifecycle == .terminated {
+                self.lock.unlock()
+                continuation.resume()
+            } else {
+                self.terminationWaiters.append(continuation)
+                self.lock.unlock()
+            }
+        }
+    }
+
+    // MARK: Introspection
+
+    var isTerminated: Bool {
+        self.lock.withLock { self.stateMachine.lifecycle == .terminated }
+    }
+
+    var isShutDown: Bool {
+        self.lock.withLock { self.stateMachine.lifecycle != .running }
+    }
+
+    var queuedCount: Int {
+        self.lock.withLock { self.stateMachine.queue.count }
+    }
+
+    var isCurrentThreadAWorker: Bool {
+        self.lock.withLock { self.workerThreads.contains { pthread_equal($0, WorkerThread.current) != 0 } }
+    }
+}
