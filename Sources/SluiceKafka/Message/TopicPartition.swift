@@ -4,7 +4,7 @@
 /// let tp = TopicPartition(topic: "orders", partition: 3)
 /// print(tp) // orders[3]
 /// ```
-public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The topic name.
     public var topic: String
     /// The partition number, from 0.
@@ -18,6 +18,11 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
 
     /// `topic[partition]`.
     public var description: String { "\(topic)[\(partition)]" }
+
+    /// Orders by topic name, then partition, so lists print and commit in a stable order.
+    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
 }
 
 /// An offset of a topic-partition, as stored, committed or read back, with optional commit metadata.

@@ -1,0 +1,128 @@
+/// Configuration of a ``SluiceConsumer``: where to read, how much to run at once, and how to commit.
+///
+/// Every setting states its default. Kafka client settings, including any librdkafka property,
+/// live in ``kafka``.
+///
+/// ```swift
+/// var config = SluiceConfiguration(brokers: ["127.0.0.1:9092"], groupID: "orders", topics: ["orders"])
+/// config.workers = 4
+/// config.maxInFlightMessages = 2_000
+/// config.ordering = .partition
+/// config.kafka.common.properties["fetch.wait.max.ms"] = "10"
+/// ```
+public struct SluiceConfiguration: Sendable {
+    /// The Kafka consumer settings (brokers, group, assignment strategy, pass-through properties).
+    ///
+    /// Sluice commits only completed work itself, so it always sets `enable.auto.commit` and
+    /// `enable.auto.offset.store` to `false`, whatever is given here.
+    public var kafka: KafkaConsumerConfiguration
+    /// The topics to consume. Must not be empty, and each must exist.
+    public var topics: [String]
+    /// Worker threads running synchronous handlers. Default: the number of active cores.
+    public var workers: Int
+    /// Most messages admitted and not yet done (running, or waiting for their key or partition).
+    /// Default: 1,000.
+    public var maxInFlightMessages: Int
+    /// Most bytes (keys and values) admitted and not yet done. A single larger message is still
+    /// admitted when nothing else is in flight. Default: 64 MiB.
+    public var maxInFlightBytes: Int
+    /// Which messages may run at the same time. Default: ``OrderingMode/key``.
+    public var ordering: OrderingMode
+    /// How long the window may stay full before the assigned partitions are paused (so polling
+    /// goes on and the group keeps the member). Must be well under `max.poll.interval.ms`. Default: 3 s.
+    public var pauseThreshold: Duration
+    /// Paused partitions resume when both the message count and the bytes in flight fall to this
+    /// fraction of their bounds (hysteresis). Default: 0.5.
+    public var resumeFraction: Double
+    /// Longest wait for in-flight handlers of revoked partitions, and for all of them at shutdown.
+    /// Must be under `max.poll.interval.ms`. Default: 30 s.
+    public var drainTimeout: Duration
+    /// How often advanced commit points are committed (asynchronously). Revocation and shutdown
+    /// always commit synchronously. Default: 1 s.
+    public var commitInterval: Duration
+    /// Longest wait for the consumer to leave the group on shutdown. Default: 10 s.
+    public var closeTimeout: Duration
+    /// Longest wait for the brokers' first answer at start-up. Default: 10 s.
+    public var connectTimeout: Duration
+    /// What happens to a message whose handler throws. Default: ``FailurePolicy/stop``.
+    public var failurePolicy: FailurePolicy
+
+    /// Creates a configuration; every setting not given takes its documented default.
+    public init(brokers: [String], groupID: String, topics: [String]) {
+        self.kafka = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: groupID)
+        self.topics = topics
+        self.workers = Self.defaultWorkers
+        self.maxInFlightMessages = 1_000
+        self.maxInFlightBytes = 64 << 20
+        self.ordering = .key
+        self.pauseThreshold = .seconds(3)
+        self.resumeFraction = 0.5
+        self.drainTimeout = .seconds(30)
+        self.commitInterval = .seconds(1)
+        self.closeTimeout = .seconds(10)
+        self.connectTimeout = .seconds(10)
+        self.failurePolicy = .stop
+    }
+
+    /// The brokers, as `host:port`.
+    public var brokers: [String] {
+        get { kafka.common.bootstrapServers }
+        set { kafka.common.bootstrapServers = newValue }
+    }
+
+    /// The consumer group.
+    public var groupID: String {
+        get { kafka.groupID }
+        set { kafka.groupID = newValue }
+    }
+
+    /// The number of active cores, the default worker count.
+    public static var defaultWorkers: Int { ProcessorCount.active }
+
+    /// The Kafka settings Sluice actually uses: ``kafka`` with automatic commit and offset store off.
+    var effectiveKafka: KafkaConsumerConfiguration {
+        var kafka = self.kafka
+        kafka.isAutoCommitEnabled = false
+        kafka.isAutoOffsetStoreEnabled = false
+        kafka.common.properties["enable.auto.commit"] = "false"
+        kafka.common.properties["enable.auto.offset.store"] = "false"
+        return kafka
+    }
+
+    /// Checks every value, including each librdkafka property, without connecting.
+    /// - Throws: ``SluiceError`` (``SluiceError/Code/configuration``) naming the setting and its value.
+    public func validate() throws {
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+            if !condition { throw SluiceError.configuration(message()) }
+        }
+        try require(!brokers.isEmpty, "no brokers given")
+        try require(!groupID.isEmpty, "the consumer group id is empty")
+        try require(!topics.isEmpty, "no topics given")
+        try require(topics.allSatisfy { !$0.isEmpty }, "a topic name is empty")
+        try require(workers >= 1, "workers must be at least 1, got \(workers)")
+        try require(maxInFlightMessages >= 1, "max in-flight messages must be at least 1, got \(maxInFlightMessages)")
+        try require(maxInFlightBytes >= 1, "max in-flight bytes must be at least 1, got \(maxInFlightBytes)")
+        try require(resumeFraction > 0 && resumeFraction <= 1, "resume fraction must be in (0, 1], got \(resumeFraction)")
+        try require(commitInterval > .zero, "commit interval must be positive, got \(commitInterval)")
+        let maxPoll = effectiveMaxPollInterval
+        try require(
+            pauseThreshold > .zero && pauseThreshold * 2 <= maxPoll,
+            "pause threshold \(pauseThreshold) must be positive and at most half of max.poll.interval.ms (\(maxPoll))")
+        try require(
+            drainTimeout >= .zero && drainTimeout < maxPoll,
+            "drain timeout \(drainTimeout) must be under max.poll.interval.ms (\(maxPoll)), or a draining member is expelled")
+        do {
+            try effectiveKafka.validate()
+        } catch {
+            throw SluiceError(code: .configuration, message: "invalid Kafka configuration", underlying: error)
+        }
+    }
+
+    /// `max.poll.interval.ms` as librdkafka will see it (a pass-through property wins).
+    var effectiveMaxPollInterval: Duration {
+        if let text = kafka.common.properties["max.poll.interval.ms"], let ms = Int64(text) {
+            return .milliseconds(ms)
+        }
+        return kafka.maxPollInterval
+    }
+}

@@ -1,0 +1,143 @@
+/// Everything the poll thread and the completing threads share, kept behind one lock by
+/// ``ConsumerEngine``. A plain value: each method is a step of the engine's state machine and
+/// returns what the caller must do once the lock is released.
+struct EngineState: Sendable {
+    /// How the consumer is asked to stop.
+    enum StopMode: Int, Comparable, Sendable {
+        /// Finish in-flight work up to the drain timeout, commit, close.
+        case graceful
+        /// Commit what is done and close without waiting for in-flight work.
+        case immediate
+
+        static func < (lhs: StopMode, rhs: StopMode) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    var tracker = OffsetTracker()
+    var scheduler = OrderingScheduler<OrderingLane, InFlightWork>()
+    /// Assigned partitions and the epoch of their current assignment.
+    var epochs: [TopicPartition: UInt64] = [:]
+    var nextEpoch: UInt64 = 1
+    /// Handler calls started and not finished, per partition (what a revocation drains).
+    var running: [TopicPartition: Int] = [:]
+    var totalRunning = 0
+    /// Offsets the broker acknowledged as committed, for assigned partitions.
+    var committed: [TopicPartition: Int64] = [:]
+    /// The last acknowledged commit of every partition ever held (for final statistics).
+    var lastCommitted: [TopicPartition: Int64] = [:]
+    /// Work whose lane came free while stopping on a failure: admitted, never started.
+    var parked: [InFlightWork] = []
+    var stopMode: StopMode?
+    /// The error that stops the consumer (failure policy `stop`, or a fatal Kafka error).
+    var failure: SluiceError?
+
+    // Counters for statistics.
+    var consumed = 0
+    var completed = 0
+    var failed = 0
+    var pauses = 0
+    var isPaused = false
+    var rebalances = 0
+    var commits = 0
+    var commitFailures = 0
+
+    /// Records an assignment: each partition gets a new epoch.
+    mutating func assign(_ partitions: [TopicPartition]) {
+        for tp in partitions {
+            epochs[tp] = nextEpoch
+            nextEpoch += 1
+        }
+        rebalances += 1
+    }
+
+    /// Admits a polled message. Returns the work to dispatch now, or nil (queued behind its lane,
+    /// or refused: unassigned partition or a redelivered offset, in which case `refused` is set).
+    mutating func admit(
+        _ message: KafkaMessage, weight: Int, ordering: OrderingMode, polledAt: ContinuousClock.Instant
+    ) -> (dispatch: InFlightWork?, refused: Bool) {
+        let tp = message.topicPartition
+        guard let epoch = epochs[tp], tracker.receive(message.offset, on: tp) else { return (nil, true) }
+        consumed += 1
+        let work = InFlightWork(
+            message: message, weight: weight, lane: ordering.lane(for: tp, key: message.key), epoch: epoch,
+            polledAt: polledAt)
+        guard failure == nil, let ready = scheduler.admit(work, lane: work.lane) else { return (nil, false) }
+        markRunning(ready)
+        return (ready, false)
+    }
+
+    private mutating func markRunning(_ work: InFlightWork) {
+        running[work.topicPartition, default: 0] += 1
+        totalRunning += 1
+    }
+
+    /// Records a finished handler call. `done` says whether its offset may be committed.
+    /// Returns the next work of its lane to dispatch, if any.
+    mutating func finish(_ work: InFlightWork, done: Bool) -> InFlightWork? {
+        let tp = work.topicPartition
+        running[tp, default: 1] -= 1
+        if running[tp] == 0 { running[tp] = nil }
+        totalRunning -= 1
+        if done, epochs[tp] == work.epoch {
+            tracker.markDone(work.message.offset, on: tp)
+        }
+        guard let lane = work.lane, let next = scheduler.complete(lane: lane) else { return nil }
+        if failure != nil {
+            // Stopping on a failure: nothing more starts; a shutdown drops it with the queued work.
+            parked.append(next)
+            return nil
+        }
+        markRunning(next)
+        return next
+    }
+
+    /// Drops queued (not running) work of these partitions, or of all when `nil`; returns it so
+    /// its window slots can be released. Its offsets stay outstanding, so commits stop before them.
+    mutating func dropQueued(of partitions: Set<TopicPartition>?) -> [InFlightWork] {
+        let matches = { (work: InFlightWork) in partitions.map { $0.contains(work.topicPartition) } ?? true }
+        var dropped = scheduler.removeQueued(where: matches)
+        dropped += parked.filter(matches)
+        parked.removeAll(where: matches)
+        return dropped
+    }
+
+    /// Whether any handler of these partitions is still running.
+    func isRunning(any partitions: Set<TopicPartition>) -> Bool {
+        partitions.contains { running[$0] != nil }
+    }
+
+    /// Commit points that differ from what the broker acknowledged, for these partitions (or all).
+    func pendingCommits(of partitions: Set<TopicPartition>? = nil) -> [TopicPartitionOffset] {
+        var result: [TopicPartitionOffset] = []
+        for tp in (partitions.map(Array.init) ?? Array(epochs.keys)).sorted() where epochs[tp] != nil {
+            if let point = tracker.commitPoint(of: tp), point != committed[tp] {
+                result.append(TopicPartitionOffset(tp, offset: point))
+            }
+        }
+        return result
+    }
+
+    /// Forgets revoked partitions.
+    mutating func revoke(_ partitions: Set<TopicPartition>) {
+        _ = tracker.remove(partitions)
+        for tp in partitions {
+            epochs[tp] = nil
+            committed[tp] = nil
+        }
+        rebalances += 1
+    }
+
+    /// Records a commit acknowledged by the broker.
+    mutating func acknowledge(_ offsets: [TopicPartitionOffset]) {
+        for entry in offsets {
+            guard let offset = entry.offset, epochs[entry.topicPartition] != nil else { continue }
+            committed[entry.topicPartition] = max(committed[entry.topicPartition] ?? offset, offset)
+            lastCommitted[entry.topicPartition] = committed[entry.topicPartition]
+        }
+        commits += 1
+    }
+
+    /// Asks the consumer to stop; a stronger mode wins.
+    mutating func requestStop(_ mode: StopMode) {
+        stopMode = max(stopMode ?? mode, mode)
+    }
+}

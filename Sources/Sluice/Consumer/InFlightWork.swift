@@ -1,0 +1,21 @@
+/// One admitted message on its way through the engine.
+struct InFlightWork: Sendable {
+    /// The message as the handler sees it.
+    let message: KafkaMessage
+    /// Its weight in the byte budget of the window.
+    let weight: Int
+    /// The ordering lane it runs in (`nil`: it runs at once).
+    let lane: OrderingLane?
+    /// The assignment epoch of its partition when it was admitted. A completion from an older
+    /// epoch (the partition was revoked, maybe reassigned since) must not touch the new tracker.
+    let epoch: UInt64
+    /// When it was polled, for latency statistics.
+    let polledAt: ContinuousClock.Instant
+
+    var topicPartition: TopicPartition { message.topicPartition }
+
+    /// The weight of a message in the byte budget: its key and value.
+    static func weight(of message: KafkaMessage) -> Int {
+        message.value.count + (message.key?.count ?? 0)
+    }
+}

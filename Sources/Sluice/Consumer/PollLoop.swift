@@ -1,0 +1,334 @@
+internal import DequeModule
+internal import Logging
+internal import SluiceFutures
+
+/// The consumer loop, on its own thread: polls librdkafka, admits messages into the window,
+/// pauses and resumes partitions, commits, serves rebalances, and shuts down.
+///
+/// It blocks in `rd_kafka_consumer_poll` or on the window, never spins: an idle consumer wakes
+/// about ten times a second, and a message is picked up as soon as it arrives.
+///
+/// `@unchecked Sendable`: every stored `var` is touched only on the poll thread (the rebalance and
+/// commit hooks run inside `poll`/`close`, on that same thread).
+final class PollLoop: @unchecked Sendable {
+    private let engine: ConsumerEngine
+    private let configuration: SluiceConfiguration
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    /// How long one `poll` may block: bounds how late a stop or a commit is noticed.
+    private let pollTimeout = Duration.milliseconds(100)
+
+    private var consumer: KafkaConsumer?
+    /// Polled messages not yet admitted because the window is full, in poll order.
+    private var held: Deque<(message: KafkaMessage, polledAt: ContinuousClock.Instant)> = []
+    private var fullSince: ContinuousClock.Instant?
+    private var isPaused = false
+    /// Set by an assignment while paused: the new partitions must be paused too.
+    private var needsRepause = false
+    private var nextCommit: ContinuousClock.Instant
+    /// Set once the shutdown drain is over, so the final revocation does not wait again.
+    private var isShuttingDown = false
+
+    /// Tells the owner which Kafka consumer runs (and `nil` once it is closed).
+    private let publish: @Sendable (KafkaConsumer?) -> Void
+
+    init(engine: ConsumerEngine, publish: @escaping @Sendable (KafkaConsumer?) -> Void) {
+        self.engine = engine
+        self.publish = publish
+        self.configuration = engine.configuration
+        self.logger = engine.logger
+        self.nextCommit = ContinuousClock.now
+    }
+
+    // MARK: - Lifecycle
+
+    /// Runs the whole life of the consumer on the calling (dedicated) thread. Returns the error
+    /// that stopped it, or nil after a requested stop.
+    func run() -> SluiceError? {
+        do {
+            let consumer = try makeConsumer()
+            self.consumer = consumer
+            publish(consumer)
+            try loop(consumer)
+            shutDown(consumer)
+        } catch let error as SluiceError {
+            engine.fail(error)
+            if let consumer { shutDown(consumer) }
+        } catch {
+            engine.fail(SluiceError(code: .kafka, message: "the consumer failed", underlying: error))
+            if let consumer { shutDown(consumer) }
+        }
+        return engine.withState { $0.failure }
+    }
+
+    private func makeConsumer() throws -> KafkaConsumer {
+        let consumer: KafkaConsumer
+        do {
+            consumer = try KafkaConsumer(
+                configuration: configuration.effectiveKafka,
+                logger: logger,
+                rebalanceHook: { [unowned self] in self.rebalanced($0) },
+                commitHook: { [unowned self] in self.committed($0) },
+                errorHook: { [unowned self] in self.kafkaError($0) })
+        } catch {
+            throw SluiceError(code: .configuration, message: "invalid Kafka configuration", underlying: error)
+        }
+        let topics: [String: Int]
+        do {
+            topics = try consumer.topics(timeout: configuration.connectTimeout)
+        } catch {
+            throw SluiceError(
+                code: .kafka,
+                message: "cannot reach Kafka at \(configuration.brokers.joined(separator: ",")) within \(configuration.connectTimeout)",
+                underlying: error)
+        }
+        let missing = configuration.topics.filter { topics[$0] == nil }
+        guard missing.isEmpty else {
+            throw SluiceError(
+                code: .kafka,
+                message: "topic \(missing.joined(separator: ", ")) does not exist on \(configuration.brokers.joined(separator: ","))")
+        }
+        do {
+            try consumer.subscribe(topics: configuration.topics)
+        } catch {
+            throw SluiceError(code: .kafka, message: "cannot subscribe to \(configuration.topics)", underlying: error)
+        }
+        logger.info("consumer started", metadata: [
+            "kafka.group.id": "\(configuration.groupID)", "kafka.topics": "\(configuration.topics)",
+            "sluice.workers": "\(configuration.workers)", "sluice.ordering": "\(configuration.ordering)",
+        ])
+        nextCommit = clock.now.advanced(by: configuration.commitInterval)
+        return consumer
+    }
+
+    // MARK: - The loop
+
+    private func loop(_ consumer: KafkaConsumer) throws {
+        while engine.withState({ $0.stopMode }) == nil {
+            admitHeld()
+            if let head = held.first {
+                try waitForRoom(for: head, consumer)
+            } else {
+                fullSince = nil
+                try resumeIfDrained(consumer)
+                if let message = try poll(consumer, timeout: pollTimeout) {
+                    admitOrHold(message)
+                }
+            }
+            try repauseIfNeeded(consumer)
+            commitIfDue(consumer)
+        }
+    }
+
+    /// Admits held messages, oldest first, while the window has room.
+    private func admitHeld() {
+        while let head = held.first, engine.window.tryAcquire(weight: InFlightWork.weight(of: head.message)) {
+            held.removeFirst()
+            engine.admit(head.message, weight: InFlightWork.weight(of: head.message), polledAt: head.polledAt)
+        }
+    }
+
+    private func admitOrHold(_ entry: (message: KafkaMessage, polledAt: ContinuousClock.Instant)) {
+        let weight = InFlightWork.weight(of: entry.message)
+        if held.isEmpty, engine.window.tryAcquire(weight: weight) {
+            engine.admit(entry.message, weight: weight, polledAt: entry.polledAt)
+        } else {
+            held.append(entry)
+        }
+    }
+
+    /// The window is full and a message is in hand. Wait for a slot; past the pause threshold,
+    /// pause the partitions and keep polling so the group keeps this member.
+    private func waitForRoom(
+        for head: (message: KafkaMessage, polledAt: ContinuousClock.Instant), _ consumer: KafkaConsumer
+    ) throws {
+        let now = clock.now
+        let since = fullSince ?? now
+        fullSince = since
+        let weight = InFlightWork.weight(of: head.message)
+        if !isPaused {
+            let pauseAt = since.advanced(by: configuration.pauseThreshold)
+            if now < pauseAt {
+                if engine.window.acquire(weight: weight, timeout: min(now.duration(to: pauseAt), pollTimeout)) {
+                    held.removeFirst()
+                    engine.admit(head.message, weight: weight, polledAt: head.polledAt)
+                }
+                return
+            }
+            try pauseAll(consumer)
+        }
+        // Paused: alternate between waiting for a slot and serving the group.
+        if engine.window.acquire(weight: weight, timeout: pollTimeout / 2) {
+            held.removeFirst()
+            engine.admit(head.message, weight: weight, polledAt: head.polledAt)
+            return
+        }
+        if let message = try poll(consumer, timeout: pollTimeout / 2) {
+            held.append(message)  // from a partition assigned meanwhile, before it was paused
+        }
+    }
+
+    private func poll(
+        _ consumer: KafkaConsumer, timeout: Duration
+    ) throws -> (message: KafkaMessage, polledAt: ContinuousClock.Instant)? {
+        do {
+            guard let message = try consumer.poll(timeout: timeout) else { return nil }
+            return (message, clock.now)
+        } catch let error as KafkaError where !error.isFatal {
+            logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
+            return nil
+        }
+    }
+
+    // MARK: - Pause and resume
+
+    private func pauseAll(_ consumer: KafkaConsumer) throws {
+        let partitions = try consumer.assignment()
+        if !partitions.isEmpty { try consumer.pause(partitions) }
+        isPaused = true
+        needsRepause = false
+        engine.withState {
+            $0.isPaused = true
+            $0.pauses += 1
+        }
+        logger.info("window full for \(configuration.pauseThreshold): paused \(partitions.count) partitions", metadata: [
+            "sluice.inflight.messages": "\(engine.window.count)", "sluice.inflight.bytes": "\(engine.window.weight)",
+        ])
+    }
+
+    private func resumeIfDrained(_ consumer: KafkaConsumer) throws {
+        guard isPaused else { return }
+        let lowCount = Int(Double(configuration.maxInFlightMessages) * configuration.resumeFraction)
+        let lowBytes = Int(Double(configuration.maxInFlightBytes) * configuration.resumeFraction)
+        guard engine.window.count <= lowCount, engine.window.weight <= lowBytes else { return }
+        let partitions = try consumer.assignment()
+        if !partitions.isEmpty { try consumer.resume(partitions) }
+        isPaused = false
+        needsRepause = false
+        engine.withState { $0.isPaused = false }
+        logger.info("window below \(configuration.resumeFraction): resumed \(partitions.count) partitions")
+    }
+
+    private func repauseIfNeeded(_ consumer: KafkaConsumer) throws {
+        guard needsRepause, isPaused else { return }
+        needsRepause = false
+        let partitions = try consumer.assignment()
+        if !partitions.isEmpty { try consumer.pause(partitions) }
+    }
+
+    // MARK: - Commits
+
+    private func commitIfDue(_ consumer: KafkaConsumer) {
+        let now = clock.now
+        guard now >= nextCommit else { return }
+        nextCommit = now.advanced(by: configuration.commitInterval)
+        let offsets = engine.withState { $0.pendingCommits() }
+        guard !offsets.isEmpty else { return }
+        do {
+            try consumer.commit(offsets, mode: .async)
+        } catch {
+            logger.warning("commit failed; it is retried", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    /// Commits synchronously, retrying retriable failures until `deadline`.
+    private func commitNow(_ offsets: [TopicPartitionOffset], _ consumer: KafkaConsumer, until deadline: ContinuousClock.Instant) {
+        guard !offsets.isEmpty else { return }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try consumer.commit(offsets, mode: .sync)
+                engine.withState { $0.acknowledge(offsets) }
+                logger.debug("committed \(offsets)")
+                return
+            } catch let error as KafkaError where error.isRetriable && clock.now < deadline && attempt < 20 {
+                logger.info("commit failed, retrying", metadata: ["kafka.error": "\(error)", "attempt": "\(attempt)"])
+                // Serve callbacks meanwhile; this also spaces the retries.
+                _ = try? consumer.poll(timeout: .milliseconds(100)).map { held.append(($0, clock.now)) }
+            } catch {
+                engine.withState { $0.commitFailures += 1 }
+                logger.warning("commit failed", metadata: ["kafka.error": "\(error)", "offsets": "\(offsets)"])
+                return
+            }
+        }
+    }
+
+    /// The commit hook: runs on this thread inside poll.
+    private func committed(_ result: KafkaCommitResult) {
+        if let error = result.error {
+            engine.withState { $0.commitFailures += 1 }
+            logger.warning("commit failed; it is retried", metadata: ["kafka.error": "\(error)"])
+        } else {
+            engine.withState { $0.acknowledge(result.offsets) }
+        }
+    }
+
+    private func kafkaError(_ error: KafkaError) {
+        if error.isFatal {
+            logger.error("fatal Kafka error", metadata: ["kafka.error": "\(error)"])
+            engine.fail(SluiceError(code: .kafka, message: "fatal Kafka error", underlying: error))
+        } else {
+            logger.warning("Kafka error", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    // MARK: - Rebalances
+
+    /// The rebalance hook: runs on this thread, before librdkafka changes the assignment.
+    private func rebalanced(_ event: KafkaRebalanceEvent) {
+        let partitions = Set(event.partitions)
+        switch event.kind {
+        case .assigned:
+            engine.withState { $0.assign(event.partitions) }
+            if isPaused { needsRepause = true }
+            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(event.partitions.sorted())"])
+        default:
+            revoke(partitions, lost: event.kind == .lost)
+        }
+    }
+
+    /// Drops queued work of revoked partitions, drains their running handlers, commits their
+    /// commit points synchronously, and forgets them.
+    private func revoke(_ partitions: Set<TopicPartition>, lost: Bool) {
+        held.removeAll { partitions.contains($0.message.topicPartition) }
+        engine.dropQueued(of: partitions)
+        if !lost, let consumer {
+            let deadline = clock.now.advanced(by: configuration.drainTimeout)
+            let drained = isShuttingDown || engine.waitForRunning(of: partitions, until: deadline)
+            if !drained {
+                logger.warning("handlers of revoked partitions still running after the drain timeout; their messages will be handled again by the new owner")
+            }
+            commitNow(engine.withState { $0.pendingCommits(of: partitions) }, consumer, until: deadline)
+        }
+        engine.withState { $0.revoke(partitions) }
+        logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+    }
+
+    // MARK: - Shutdown
+
+    private func shutDown(_ consumer: KafkaConsumer) {
+        held.removeAll()  // never admitted, never tracked: the commit point stays below them
+        let (mode, failed) = engine.withState { ($0.stopMode ?? .graceful, $0.failure != nil) }
+        let deadline = clock.now.advanced(by: configuration.drainTimeout)
+        if failed || mode == .immediate {
+            engine.dropQueued(of: nil)
+        }
+        if mode == .graceful {
+            logger.info("stopping: draining in-flight handlers", metadata: ["sluice.inflight.messages": "\(engine.window.count)"])
+            if !engine.waitForRunning(of: nil, until: deadline) {
+                logger.warning("handlers still running after the drain timeout; committing what is done")
+            }
+        }
+        engine.dropQueued(of: nil)
+        commitNow(engine.withState { $0.pendingCommits() }, consumer, until: clock.now.advanced(by: configuration.closeTimeout))
+        isShuttingDown = true
+        do {
+            try consumer.close(timeout: configuration.closeTimeout)
+        } catch {
+            logger.warning("closing the consumer failed", metadata: ["kafka.error": "\(error)"])
+        }
+        publish(nil)
+        logger.info("consumer stopped")
+    }
+}

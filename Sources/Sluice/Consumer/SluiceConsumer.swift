@@ -1,0 +1,158 @@
+internal import Foundation
+public import Logging
+public import ServiceLifecycle
+internal import SluiceFutures
+internal import Synchronization
+
+/// A Kafka consumer that runs a handler per message with a bounded number in flight and commits
+/// offsets as handlers complete, never past an unfinished one.
+///
+/// ``run()`` polls on a dedicated thread, admits each message into the in-flight window (bounded
+/// by ``SluiceConfiguration/maxInFlightMessages`` and ``SluiceConfiguration/maxInFlightBytes``),
+/// runs synchronous handlers on ``SluiceConfiguration/workers`` dedicated threads (asynchronous ones
+/// under Swift concurrency), keeps the configured ordering, and commits each partition's commit
+/// point: the lowest offset not yet done. Revoked partitions are drained and committed before the
+/// rebalance proceeds; a stop drains, commits and leaves the group.
+///
+/// It is a swift-service-lifecycle `Service`: in a `ServiceGroup`, SIGTERM/SIGINT shut it down
+/// gracefully.
+///
+/// ```swift
+/// let consumer = try SluiceConsumer(
+///     configuration: SluiceConfiguration(brokers: ["127.0.0.1:9092"], groupID: "g", topics: ["orders"]),
+///     handler: ClosureMessageHandler { message, _ in _ = message.value.count })
+/// let group = ServiceGroup(services: [consumer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// try await group.run()
+/// ```
+///
+/// Delivery is at-least-once: after a crash, at most the messages that were in the window are
+/// handled again; none is skipped.
+public final class SluiceConsumer: Service, Sendable {
+    private let engine: ConsumerEngine
+    private let invoker: HandlerInvoker
+    private let started = Mutex(false)
+    /// The Kafka consumer while it runs, for watermark look-ups from other threads.
+    private let kafka = Mutex<KafkaConsumer?>(nil)
+    /// Each partition's last known log end offset.
+    private let highWatermarks = Mutex<[TopicPartition: Int64]>([:])
+    /// The partitions as they were just before the consumer closed (and gave them up).
+    private let finalStatistics = Mutex<SluiceStatistics?>(nil)
+
+    /// The configuration the consumer runs with.
+    public var configuration: SluiceConfiguration { engine.configuration }
+
+    /// Creates a consumer running a synchronous, CPU-bound handler on dedicated worker threads.
+    /// - Throws: ``SluiceError`` naming a bad configuration value.
+    public init(
+        configuration: SluiceConfiguration,
+        handler: some MessageHandler,
+        logger: Logger = Logger(label: "sluice")
+    ) throws {
+        try configuration.validate()
+        let executor = ThreadPoolExecutor(workers: configuration.workers, name: "sluice-worker")
+        self.invoker = .sync(handler, executor)
+        self.engine = ConsumerEngine(configuration: configuration, handler: invoker, logger: logger)
+    }
+
+    /// Creates a consumer running an asynchronous, I/O-bound handler under Swift concurrency.
+    /// ``SluiceConfiguration/workers`` is not used; the window bounds concurrency.
+    /// - Throws: ``SluiceError`` naming a bad configuration value.
+    public init(
+        configuration: SluiceConfiguration,
+        asyncHandler: some AsyncMessageHandler,
+        logger: Logger = Logger(label: "sluice")
+    ) throws {
+        try configuration.validate()
+        self.invoker = .async(asyncHandler)
+        self.engine = ConsumerEngine(configuration: configuration, handler: invoker, logger: logger)
+    }
+
+    /// Consumes until stopped (``stop(immediately:)``, task cancellation or graceful shutdown),
+    /// then drains, commits, leaves the group and returns.
+    ///
+    /// - Throws: ``SluiceError`` when the brokers cannot be reached, a topic does not exist, a
+    ///   handler failed under the `stop` policy, or librdkafka reported a fatal error. Offsets
+    ///   committed before that are exactly those of completed work.
+    public func run() async throws {
+        let alreadyStarted = started.withLock { started in
+            defer { started = true }
+            return started
+        }
+        guard !alreadyStarted else {
+            throw SluiceError(code: .configuration, message: "a SluiceConsumer runs once; create a new one to run again")
+        }
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let thread = Thread { [self] in
+                    let loop = PollLoop(engine: engine) { consumer in
+                        if consumer == nil {
+                            // Closing: keep the last view of the partitions for a final summary.
+                            let last = self.statistics
+                            self.finalStatistics.withLock { $0 = last }
+                        }
+                        self.kafka.withLock { $0 = consumer }
+                    }
+                    let failure = loop.run()
+                    invoker.shutdown()
+                    if let failure {
+                        continuation.resume(throwing: failure)
+                    } else {
+                        continuation.resume()
+                    }
+                }
+                thread.name = "sluice-poll"
+                thread.start()
+            }
+        } onCancelOrGracefulShutdown: { [engine] in
+            engine.requestStop(.graceful)
+        }
+    }
+
+    /// Asks a running consumer to stop. Gracefully: stop taking messages, finish in-flight work
+    /// up to the drain timeout, commit, close. Immediately: commit what is done and close.
+    public func stop(immediately: Bool = false) {
+        engine.requestStop(immediately ? .immediate : .graceful)
+    }
+
+    /// A snapshot of counters, the window and each assigned partition. After ``run()`` returns,
+    /// the partitions are those held just before the consumer closed, with current counters.
+    public var statistics: SluiceStatistics {
+        let live = liveStatistics
+        guard live.partitions.isEmpty, let last = finalStatistics.withLock({ $0 }) else { return live }
+        var result = live
+        result.partitions = last.partitions
+        for index in result.partitions.indices {
+            let tp = result.partitions[index].topicPartition
+            result.partitions[index].outstanding = 0
+            if let committed = engine.withState({ $0.lastCommitted[tp] }) { result.partitions[index].committed = committed }
+        }
+        return result
+    }
+
+    private var liveStatistics: SluiceStatistics {
+        let window = engine.window
+        var snapshot = engine.withState { state in
+            SluiceStatistics(
+                takenAt: .now, consumed: state.consumed, completed: state.completed, failed: state.failed,
+                inFlightMessages: 0, inFlightBytes: 0, isPaused: state.isPaused, pauses: state.pauses,
+                rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
+                partitions: state.epochs.keys.sorted().map { tp in
+                    SluiceStatistics.Partition(
+                        topicPartition: tp, commitPoint: state.tracker.commitPoint(of: tp),
+                        committed: state.committed[tp], highWatermark: nil,
+                        outstanding: state.tracker.outstanding(on: tp))
+                })
+        }
+        snapshot.inFlightMessages = window.count
+        snapshot.inFlightBytes = window.weight
+        let consumer = kafka.withLock { $0 }
+        highWatermarks.withLock { known in
+            for index in snapshot.partitions.indices {
+                let tp = snapshot.partitions[index].topicPartition
+                if let high = consumer?.cachedWatermarks(of: tp)?.high { known[tp] = high }
+                snapshot.partitions[index].highWatermark = known[tp]
+            }
+        }
+        return snapshot
+    }
+}

@@ -1,0 +1,3 @@
+// Handlers see `KafkaMessage`, tests use `EmbeddedBroker`: `import Sluice` brings the Kafka layer's
+// public types along, so an application needs one import.
+@_exported public import SluiceKafka

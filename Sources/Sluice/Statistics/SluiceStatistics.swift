@@ -1,0 +1,55 @@
+/// A snapshot of a running consumer: what it read, handled and committed, and how far behind it is.
+///
+/// Read it as often as you like (``SluiceConsumer/statistics``); counters only grow, so rates are
+/// differences of two snapshots over their ``takenAt`` interval.
+public struct SluiceStatistics: Sendable {
+    /// One assigned partition.
+    public struct Partition: Sendable, Hashable {
+        /// The partition.
+        public var topicPartition: TopicPartition
+        /// The offset that would be committed now: lowest received offset not yet done, or the last
+        /// received + 1. `nil` before the first message.
+        public var commitPoint: Int64?
+        /// The last offset the broker acknowledged as committed by this consumer.
+        public var committed: Int64?
+        /// The log end offset as of the last fetch (`nil` until the first fetch response).
+        public var highWatermark: Int64?
+        /// Messages received and not yet done (running, waiting for their lane, or retrying).
+        public var outstanding: Int
+
+        /// Messages not yet committed: high watermark minus committed offset (or commit point).
+        public var lag: Int64? {
+            guard let highWatermark else { return nil }
+            guard let position = committed ?? commitPoint else { return nil }
+            return max(0, highWatermark - position)
+        }
+    }
+
+    /// When the snapshot was taken.
+    public var takenAt: ContinuousClock.Instant
+    /// Messages received from Kafka and admitted.
+    public var consumed: Int
+    /// Messages whose handler returned (or that the policy treated as done).
+    public var completed: Int
+    /// Handler failures (every failed attempt counts).
+    public var failed: Int
+    /// Messages admitted and not yet done.
+    public var inFlightMessages: Int
+    /// Bytes of messages admitted and not yet done.
+    public var inFlightBytes: Int
+    /// Whether the partitions are paused because the window stayed full.
+    public var isPaused: Bool
+    /// How many times the partitions were paused.
+    public var pauses: Int
+    /// Rebalances this consumer took part in (assignments and revocations).
+    public var rebalances: Int
+    /// Commits acknowledged by the broker.
+    public var commits: Int
+    /// Commits that failed (their offsets are committed again later).
+    public var commitFailures: Int
+    /// The assigned partitions, in order.
+    public var partitions: [Partition]
+
+    /// The sum of the partitions' lags (those that know one).
+    public var totalLag: Int64 { partitions.compactMap(\.lag).reduce(0, +) }
+}
