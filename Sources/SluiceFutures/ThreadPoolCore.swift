@@ -16,7 +16,8 @@ import Darwin
 /// An item in a ``ThreadPoolCore`` queue: submitted work or a job of a task that prefers the pool.
 enum ThreadPoolWorkItem {
     case task(any ThreadPoolTask)
-    case job(UnownedJob)
+    /// A job and the executor it must report running on (the public ``ThreadPoolExecutor``).
+    case job(UnownedJob, UnownedTaskExecutor)
 }
 
 /// Work the pool can run or cancel; ``Future`` is one.
@@ -31,11 +32,11 @@ extension Future: ThreadPoolTask {}
 ///
 /// It is separate from the public class so that the worker threads keep this core alive, not the
 /// executor: when the last user reference to a `ThreadPoolExecutor` goes away, its `deinit` shuts the
-/// pool down and the threads exit. It is also the `TaskExecutor` the runtime sees, so jobs stay valid
-/// for as long as a worker may run them.
+/// pool down and the threads exit. The runtime sees the public class as the task executor (and keeps it
+/// alive while a task prefers it); jobs carry it so that workers can run them on its behalf.
 // @unchecked Sendable: `stateMachine`, `workerThreads` and `terminationWaiters` are only accessed with
 // `lock` held; `name` and `terminated` are immutable or thread-safe themselves.
-final class ThreadPoolCore: TaskExecutor, @unchecked Sendable {
+final class ThreadPoolCore: @unchecked Sendable {
     private let lock = ConditionLock()
     private var stateMachine: ThreadPoolStateMachine<ThreadPoolWorkItem>
     private var workerThreads: [pthread_t] = []
@@ -70,10 +71,10 @@ final class ThreadPoolCore: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    func enqueue(_ job: consuming ExecutorJob, on executor: UnownedTaskExecutor) {
         let job = UnownedJob(job)
         self.lock.lock()
-        let action = self.stateMachine.enqueueJob(.job(job))
+        let action = self.stateMachine.enqueueJob(.job(job, executor))
         self.lock.unlock()
         switch action {
         case .wakeWorker:
@@ -117,8 +118,8 @@ final class ThreadPoolCore: TaskExecutor, @unchecked Sendable {
         switch item {
         case .task(let task):
             task.run()
-        case .job(let job):
-            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        case .job(let job, let executor):
+            job.runSynchronously(on: executor)
         }
     }
 

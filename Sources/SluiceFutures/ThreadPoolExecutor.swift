@@ -156,16 +156,6 @@ public final class ThreadPoolExecutor: Executor, TaskExecutor {
     /// await withTaskExecutorPreference(pool) { await work() }   // the runtime calls enqueue
     /// ```
     public func enqueue(_ job: consuming ExecutorJob) {
-        self.core.enqueue(job)
-    }
-
-    /// The executor the runtime records for tasks that prefer this pool: its internal core, which the
-    /// worker threads keep alive.
-    ///
-    /// ```swift
-    /// let unowned = pool.asUnownedTaskExecutor()
-    /// ```
-    public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
-        self.core.asUnownedTaskExecutor()
+        self.core.enqueue(job, on: self.asUnownedTaskExecutor())
     }
 }

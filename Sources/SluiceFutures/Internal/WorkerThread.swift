@@ -84,6 +84,11 @@ enum WorkerThread {
     }
     #endif
 
+    /// Whether `thread` is the calling thread.
+    static func isCurrent(_ thread: pthread_t) -> Bool {
+        pthread_equal(thread, pthread_self()) != 0
+    }
+
     /// The calling thread's identifier.
     static var current: pthread_t {
         pthread_self()
