@@ -62,6 +62,14 @@ let package = Package(
         // MARK: Benchmarks (executables that print figures; never timed assertions in tests)
 
         .executableTarget(
+            name: "sluice-engine-bench",
+            dependencies: [
+                "Sluice",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/EngineBenchmark"
+        ),
+        .executableTarget(
             name: "sluice-futures-bench",
             dependencies: ["SluiceFutures"],
             path: "Benchmarks/FuturesBenchmark"

@@ -116,6 +116,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         return KafkaMessage(raw: raw, topic: topic ?? "")
     }
 
+    /// Polls one message and drops it without copying anything: the raw librdkafka ceiling that
+    /// benchmarks compare the engine with. Returns whether a message (not an error) arrived.
+    package func pollDiscarding(timeout: Duration) throws -> Bool {
+        try ensureOpen()
+        guard let raw = rd_kafka_consumer_poll(client.handle, Int32(timeout.milliseconds)) else { return false }
+        defer { rd_kafka_message_destroy(raw) }
+        return raw.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
     private func topicName(of topic: OpaquePointer) -> String {
         let cName = rd_kafka_topic_name(topic)!
         let key = UInt(bitPattern: cName)
