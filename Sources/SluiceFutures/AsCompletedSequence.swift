@@ -39,8 +39,16 @@ public func asCompleted<T: Sendable>(
 /// ```
 public struct AsCompletedSequence<T: Sendable>: AsyncSequence, Sendable {
     /// Each element is a future that is done.
+    ///
+    /// ```swift
+    /// for try await future in asCompleted(futures) { assert(future.isDone) }
+    /// ```
     public typealias Element = Future<T>
     /// Iteration throws ``FutureError/timedOut`` and `CancellationError`.
+    ///
+    /// ```swift
+    /// do { for try await _ in asCompleted(futures, timeout: .seconds(1)) {} } catch FutureError.timedOut { … }
+    /// ```
     public typealias Failure = any Error
 
     private let futures: [Future<T>]
@@ -91,6 +99,10 @@ public struct AsCompletedSequence<T: Sendable>: AsyncSequence, Sendable {
         }
 
         /// The next future to complete, or `nil` once all have been delivered.
+        ///
+        /// ```swift
+        /// let first = try await iterator.next(isolation: #isolation)
+        /// ```
         ///
         /// - Throws: ``FutureError/timedOut`` when the timeout passes first, `CancellationError` when the
         ///   task is cancelled while waiting.

@@ -81,9 +81,17 @@ public protocol Executor: Sendable {
 
 extension Executor {
     /// Default: `1`.
+    ///
+    /// ```swift
+    /// #expect(InlineExecutor().parallelism == 1)
+    /// ```
     public var parallelism: Int { 1 }
 
     /// Default: blocks in `shutdown(wait: true, cancelPending:)`.
+    ///
+    /// ```swift
+    /// await InlineExecutor().awaitShutdown(cancelPending: false)
+    /// ```
     public func awaitShutdown(cancelPending: Bool) async {
         self.shutdown(wait: true, cancelPending: cancelPending)
     }

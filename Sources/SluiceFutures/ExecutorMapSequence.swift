@@ -56,8 +56,16 @@ extension Executor {
 public struct ExecutorMapSequence<Inputs: Sequence, Output: Sendable>: AsyncSequence
 where Inputs.Element: Sendable {
     /// The type of the results.
+    ///
+    /// ```swift
+    /// let sequence: ExecutorMapSequence<[Int], String> = pool.map([1, 2]) { "\($0)" }   // Element == String
+    /// ```
     public typealias Element = Output
     /// Iteration throws the work's errors, ``FutureError``, and `CancellationError`.
+    ///
+    /// ```swift
+    /// do { for try await _ in pool.map(items, work) {} } catch { print("item failed:", error) }
+    /// ```
     public typealias Failure = any Error
 
     private let executor: any Executor
@@ -138,6 +146,10 @@ where Inputs.Element: Sendable {
         }
 
         /// The next result in input order, or `nil` after the last one.
+        ///
+        /// ```swift
+        /// let first = try await iterator.next(isolation: #isolation)
+        /// ```
         ///
         /// - Throws: the work's error (then iteration ends and later items are cancelled), or
         ///   `CancellationError` if the task is cancelled while waiting.

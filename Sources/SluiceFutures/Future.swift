@@ -237,11 +237,19 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     // MARK: Hashable
 
     /// Futures are equal only when they are the same object.
+    ///
+    /// ```swift
+    /// assert(Future.succeeded(1) != Future.succeeded(1))
+    /// ```
     public static func == (lhs: Future<T>, rhs: Future<T>) -> Bool {
         lhs === rhs
     }
 
-    /// Hashes the identity of the future, so futures can be put in a `Set`, as ``wait(_:timeout:returnWhen:)`` does.
+    /// Hashes the identity of the future, so futures can be put in a `Set`, as ``wait(_:timeout:returnWhen:)-3xtd5`` does.
+    ///
+    /// ```swift
+    /// var pending: Set<Future<Int>> = [future]
+    /// ```
     public func hash(into hasher: inout Hasher) {
         hasher.combine(ObjectIdentifier(self))
     }

@@ -69,6 +69,10 @@ public struct FutureError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let brokenPromise = Code(value: .brokenPromise)
 
         /// A short, stable name for the code, such as `"timedOut"`.
+        ///
+        /// ```swift
+        /// metrics.increment("futures.errors", tags: ["code": "\(error.code)"])
+        /// ```
         public var description: String {
             switch self.value {
             case .cancelled: "cancelled"
@@ -137,6 +141,10 @@ public struct FutureError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let brokenPromise = FutureError(code: .brokenPromise)
 
     /// A sentence naming the problem, e.g. "Timed out waiting for the future to complete; …".
+    ///
+    /// ```swift
+    /// logger.warning("\(FutureError.timedOut)")
+    /// ```
     public var description: String {
         "FutureError.\(self.code): \(self.code.message)"
     }

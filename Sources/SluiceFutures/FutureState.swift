@@ -19,14 +19,34 @@
 /// These five states are the whole model (a future is one-shot), so this is a closed enum.
 public enum FutureState: Sendable, Hashable, CustomStringConvertible {
     /// Submitted (or created by a ``Promise``) and not started yet; ``Future/cancel()`` still succeeds.
+    ///
+    /// ```swift
+    /// if future.state == .pending { future.cancel() }   // still possible
+    /// ```
     case pending
     /// The work is running; it can no longer be cancelled.
+    ///
+    /// ```swift
+    /// if future.state == .running { print("started, cannot cancel") }
+    /// ```
     case running
     /// Completed with a value.
+    ///
+    /// ```swift
+    /// if future.state == .finished { use(try future.result()) }
+    /// ```
     case finished
     /// Completed by throwing an error.
+    ///
+    /// ```swift
+    /// if future.state == .failed { log(future.error!) }
+    /// ```
     case failed
     /// Cancelled before it started; waiting on it throws ``FutureError/cancelled``.
+    ///
+    /// ```swift
+    /// if future.state == .cancelled { skipped += 1 }
+    /// ```
     case cancelled
 
     /// Whether the future has reached a final state (``finished``, ``failed`` or ``cancelled``).
@@ -42,6 +62,10 @@ public enum FutureState: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The lowercase name of the state, e.g. `"running"`.
+    ///
+    /// ```swift
+    /// print("future is \(future.state)")     // "future is running"
+    /// ```
     public var description: String {
         switch self {
         case .pending: "pending"

@@ -73,16 +73,23 @@ struct ThreadPoolStateMachine<Item> {
         case run(Item)
         /// Nothing to do: wait on the condition, then call ``workerWokeUp()`` and ask again.
         case wait
+        /// Nothing to do, but the worker may not sleep yet: yield the CPU briefly and ask again.
+        case retry
         /// Exit the thread. `isLast` is set for the worker whose exit terminates the pool.
         case exit(isLast: Bool)
     }
 
     /// What a worker should do next; called by the worker with the lock held.
-    mutating func nextWork() -> WorkerAction {
+    ///
+    /// - Parameter maySleep: `false` while the worker is still in its short spin after finding the queue
+    ///   empty. A spinning worker is not counted as idle, so submitters do not pay for a wake-up call
+    ///   when a burst of small items arrives; it goes to sleep once the spin is over.
+    mutating func nextWork(maySleep: Bool = true) -> WorkerAction {
         if let item = self.queue.popFirst() {
             return .run(item)
         }
         if self.lifecycle == .running {
+            guard maySleep else { return .retry }
             self.idleWorkers += 1
             return .wait
         }

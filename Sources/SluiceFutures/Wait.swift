@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-/// The outcome of ``wait(_:timeout:returnWhen:)``: which futures were done when it returned
+/// The outcome of ``wait(_:timeout:returnWhen:)-3xtd5``: which futures were done when it returned
 /// (Python's `DoneAndNotDoneFutures`).
 ///
 /// ```swift
@@ -14,8 +14,16 @@
 /// ```
 public struct DoneAndNotDone<T: Sendable>: Sendable {
     /// The futures that were finished, failed or cancelled.
+    ///
+    /// ```swift
+    /// let failures = result.done.filter { $0.state == .failed }
+    /// ```
     public var done: Set<Future<T>>
     /// The futures that were still pending or running.
+    ///
+    /// ```swift
+    /// result.notDone.forEach { $0.cancel() }
+    /// ```
     public var notDone: Set<Future<T>>
 
     /// Creates a result; `wait` does this for you.
@@ -77,7 +85,7 @@ public func wait<T: Sendable>(
 }
 
 /// Suspends until the condition holds or the timeout passes, and returns the done and not-done futures:
-/// the async form of ``wait(_:timeout:returnWhen:)``.
+/// the async form of ``wait(_:timeout:returnWhen:)-3xtd5``.
 ///
 /// ```swift
 /// let result = try await wait(futures, timeout: .seconds(5), returnWhen: .firstCompleted)

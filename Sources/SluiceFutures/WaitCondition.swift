@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-/// When ``wait(_:timeout:returnWhen:)`` returns: Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION` and
+/// When ``wait(_:timeout:returnWhen:)-3xtd5`` returns: Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION` and
 /// `ALL_COMPLETED`.
 ///
 /// ```swift
@@ -44,6 +44,10 @@ public struct WaitCondition: Sendable, Hashable, CustomStringConvertible {
     public static let allCompleted = WaitCondition(value: .allCompleted)
 
     /// Python's spelling: `"FIRST_COMPLETED"`, `"FIRST_EXCEPTION"` or `"ALL_COMPLETED"`.
+    ///
+    /// ```swift
+    /// print(WaitCondition.firstException)    // FIRST_EXCEPTION
+    /// ```
     public var description: String {
         switch self.value {
         case .firstCompleted: "FIRST_COMPLETED"

@@ -84,6 +84,7 @@ struct StressTests {
 
         if let baseline, let after = residentBytes() {
             let growth = after - baseline
+            print("stress: RSS baseline \(baseline >> 20) MiB, after 1M tasks \(after >> 20) MiB")
             #expect(growth < 64 << 20, "RSS grew by \(growth >> 20) MiB over a baseline of \(baseline >> 20) MiB")
         }
     }

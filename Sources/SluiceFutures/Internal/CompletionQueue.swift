@@ -7,7 +7,7 @@
 
 import DequeModule
 
-/// Futures in the order they completed, for ``asCompleted(_:timeout:)`` and ``wait(_:timeout:returnWhen:)``.
+/// Futures in the order they completed, for ``asCompleted(_:timeout:)`` and ``wait(_:timeout:returnWhen:)-3xtd5``.
 ///
 /// Completion callbacks ``push(_:)`` futures; one consumer takes them with the blocking ``pop(until:)``
 /// or the async ``pop(deadline:)``.
