@@ -12,6 +12,7 @@ struct EngineState: Sendable {
         static func < (lhs: StopMode, rhs: StopMode) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
+    var window: InFlightWindow
     var tracker = OffsetTracker()
     var scheduler = OrderingScheduler<OrderingLane, InFlightWork>()
     /// Assigned partitions and the epoch of their current assignment.
@@ -29,6 +30,15 @@ struct EngineState: Sendable {
     var stopMode: StopMode?
     /// The error that stops the consumer (failure policy `stop`, or a fatal Kafka error).
     var failure: SluiceError?
+
+    /// The poll thread waits for the window to drain to the refill mark.
+    var isPollerWaiting = false
+    /// Threads waiting for handlers of some partitions to finish (revocation, shutdown).
+    var drainWaiters = 0
+
+    init(maxInFlightMessages: Int, maxInFlightBytes: Int) {
+        window = InFlightWindow(maxCount: maxInFlightMessages, maxBytes: maxInFlightBytes)
+    }
 
     // Counters for statistics.
     var consumed = 0
@@ -49,20 +59,38 @@ struct EngineState: Sendable {
         rebalances += 1
     }
 
-    /// Admits a polled message. Returns the work to dispatch now, or nil (queued behind its lane,
-    /// or refused: unassigned partition or a redelivered offset, in which case `refused` is set).
+    /// Admits polled messages, oldest first, while the window has room.
+    ///
+    /// - Returns: the work to start now (the rest waits for its lane), how many messages were
+    ///   taken from the front of `polled` (the others stay in hand), and how many of those were
+    ///   refused (unassigned partition or an offset seen before) and dropped.
     mutating func admit(
-        _ message: KafkaMessage, weight: Int, ordering: OrderingMode, polledAt: ContinuousClock.Instant
-    ) -> (dispatch: InFlightWork?, refused: Bool) {
-        let tp = message.topicPartition
-        guard let epoch = epochs[tp], tracker.receive(message.offset, on: tp) else { return (nil, true) }
-        consumed += 1
-        let work = InFlightWork(
-            message: message, weight: weight, lane: ordering.lane(for: tp, key: message.key), epoch: epoch,
-            polledAt: polledAt)
-        guard failure == nil, let ready = scheduler.admit(work, lane: work.lane) else { return (nil, false) }
-        markRunning(ready)
-        return (ready, false)
+        _ polled: some Collection<PolledMessage>, ordering: OrderingMode, into ready: inout [InFlightWork]
+    ) -> (taken: Int, refused: Int) {
+        var taken = 0
+        var refused = 0
+        for entry in polled {
+            guard window.hasRoom(for: entry.weight) else { break }
+            taken += 1
+            let message = entry.message
+            let tp = message.topicPartition
+            guard let epoch = epochs[tp], tracker.receive(message.offset, on: tp) else {
+                refused += 1
+                continue
+            }
+            window.admit(entry.weight)
+            consumed += 1
+            let work = InFlightWork(
+                message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
+                epoch: epoch, polledAt: entry.polledAt)
+            if failure == nil, let start = scheduler.admit(work, lane: work.lane) {
+                markRunning(start)
+                ready.append(start)
+            } else if failure != nil {
+                parked.append(work)
+            }
+        }
+        return (taken, refused)
     }
 
     private mutating func markRunning(_ work: InFlightWork) {
@@ -74,6 +102,7 @@ struct EngineState: Sendable {
     /// Returns the next work of its lane to dispatch, if any.
     mutating func finish(_ work: InFlightWork, done: Bool) -> InFlightWork? {
         let tp = work.topicPartition
+        window.release(work.weight)
         running[tp, default: 1] -= 1
         if running[tp] == 0 { running[tp] = nil }
         totalRunning -= 1
@@ -92,12 +121,13 @@ struct EngineState: Sendable {
 
     /// Drops queued (not running) work of these partitions, or of all when `nil`; returns it so
     /// its window slots can be released. Its offsets stay outstanding, so commits stop before them.
-    mutating func dropQueued(of partitions: Set<TopicPartition>?) -> [InFlightWork] {
+    mutating func dropQueued(of partitions: Set<TopicPartition>?) -> Int {
         let matches = { (work: InFlightWork) in partitions.map { $0.contains(work.topicPartition) } ?? true }
         var dropped = scheduler.removeQueued(where: matches)
         dropped += parked.filter(matches)
         parked.removeAll(where: matches)
-        return dropped
+        for work in dropped { window.release(work.weight) }
+        return dropped.count
     }
 
     /// Whether any handler of these partitions is still running.

@@ -14,8 +14,18 @@ struct InFlightWork: Sendable {
 
     var topicPartition: TopicPartition { message.topicPartition }
 
-    /// The weight of a message in the byte budget: its key and value.
-    static func weight(of message: KafkaMessage) -> Int {
-        message.value.count + (message.key?.count ?? 0)
+}
+
+/// A message taken from librdkafka, not yet admitted into the window.
+struct PolledMessage: Sendable {
+    let message: KafkaMessage
+    /// Its weight in the byte budget: key and value bytes.
+    let weight: Int
+    let polledAt: ContinuousClock.Instant
+
+    init(_ message: KafkaMessage, polledAt: ContinuousClock.Instant) {
+        self.message = message
+        self.weight = message.value.count + (message.key?.count ?? 0)
+        self.polledAt = polledAt
     }
 }

@@ -20,7 +20,9 @@ final class PollLoop: @unchecked Sendable {
 
     private var consumer: KafkaConsumer?
     /// Polled messages not yet admitted because the window is full, in poll order.
-    private var held: Deque<(message: KafkaMessage, polledAt: ContinuousClock.Instant)> = []
+    private var held: Deque<PolledMessage> = []
+    /// The most messages taken from librdkafka in one go (and so held beyond the window).
+    private let maxBatch: Int
     private var fullSince: ContinuousClock.Instant?
     private var isPaused = false
     /// Set by an assignment while paused: the new partitions must be paused too.
@@ -38,6 +40,7 @@ final class PollLoop: @unchecked Sendable {
         self.configuration = engine.configuration
         self.logger = engine.logger
         self.nextCommit = ContinuousClock.now
+        self.maxBatch = max(1, min(256, engine.configuration.maxInFlightMessages))
     }
 
     // MARK: - Lifecycle
@@ -105,75 +108,54 @@ final class PollLoop: @unchecked Sendable {
 
     private func loop(_ consumer: KafkaConsumer) throws {
         while engine.withState({ $0.stopMode }) == nil {
-            admitHeld()
+            engine.admit(&held)
             if let head = held.first {
                 try waitForRoom(for: head, consumer)
             } else {
                 fullSince = nil
                 try resumeIfDrained(consumer)
-                if let message = try poll(consumer, timeout: pollTimeout) {
-                    admitOrHold(message)
-                }
+                try pollBatch(consumer, timeout: pollTimeout)
             }
             try repauseIfNeeded(consumer)
             commitIfDue(consumer)
         }
     }
 
-    /// Admits held messages, oldest first, while the window has room.
-    private func admitHeld() {
-        while let head = held.first, engine.window.tryAcquire(weight: InFlightWork.weight(of: head.message)) {
-            held.removeFirst()
-            engine.admit(head.message, weight: InFlightWork.weight(of: head.message), polledAt: head.polledAt)
+    /// Waits up to `timeout` for a message, then takes whatever else is ready at once, up to a
+    /// batch: the engine admits a batch under one lock.
+    private func pollBatch(_ consumer: KafkaConsumer, timeout: Duration) throws {
+        guard let first = try poll(consumer, timeout: timeout) else { return }
+        held.append(first)
+        while held.count < maxBatch, let next = try poll(consumer, timeout: .zero) {
+            held.append(next)
         }
     }
 
-    private func admitOrHold(_ entry: (message: KafkaMessage, polledAt: ContinuousClock.Instant)) {
-        let weight = InFlightWork.weight(of: entry.message)
-        if held.isEmpty, engine.window.tryAcquire(weight: weight) {
-            engine.admit(entry.message, weight: weight, polledAt: entry.polledAt)
-        } else {
-            held.append(entry)
-        }
-    }
-
-    /// The window is full and a message is in hand. Wait for a slot; past the pause threshold,
-    /// pause the partitions and keep polling so the group keeps this member.
-    private func waitForRoom(
-        for head: (message: KafkaMessage, polledAt: ContinuousClock.Instant), _ consumer: KafkaConsumer
-    ) throws {
+    /// The window is full and messages are in hand. Wait for room; past the pause threshold
+    /// without polling, pause the partitions and keep polling so the group keeps this member.
+    private func waitForRoom(for head: PolledMessage, _ consumer: KafkaConsumer) throws {
         let now = clock.now
         let since = fullSince ?? now
         fullSince = since
-        let weight = InFlightWork.weight(of: head.message)
         if !isPaused {
             let pauseAt = since.advanced(by: configuration.pauseThreshold)
             if now < pauseAt {
-                if engine.window.acquire(weight: weight, timeout: min(now.duration(to: pauseAt), pollTimeout)) {
-                    held.removeFirst()
-                    engine.admit(head.message, weight: weight, polledAt: head.polledAt)
-                }
+                _ = engine.waitForRoom(weight: head.weight, timeout: min(now.duration(to: pauseAt), pollTimeout))
                 return
             }
             try pauseAll(consumer)
         }
-        // Paused: alternate between waiting for a slot and serving the group.
-        if engine.window.acquire(weight: weight, timeout: pollTimeout / 2) {
-            held.removeFirst()
-            engine.admit(head.message, weight: weight, polledAt: head.polledAt)
-            return
-        }
+        // Paused: alternate between waiting for room and serving the group.
+        if engine.waitForRoom(weight: head.weight, timeout: pollTimeout / 2) { return }
         if let message = try poll(consumer, timeout: pollTimeout / 2) {
             held.append(message)  // from a partition assigned meanwhile, before it was paused
         }
     }
 
-    private func poll(
-        _ consumer: KafkaConsumer, timeout: Duration
-    ) throws -> (message: KafkaMessage, polledAt: ContinuousClock.Instant)? {
+    private func poll(_ consumer: KafkaConsumer, timeout: Duration) throws -> PolledMessage? {
         do {
             guard let message = try consumer.poll(timeout: timeout) else { return nil }
-            return (message, clock.now)
+            return PolledMessage(message, polledAt: clock.now)
         } catch let error as KafkaError where !error.isFatal {
             logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
             return nil
@@ -192,15 +174,13 @@ final class PollLoop: @unchecked Sendable {
             $0.pauses += 1
         }
         logger.info("window full for \(configuration.pauseThreshold): paused \(partitions.count) partitions", metadata: [
-            "sluice.inflight.messages": "\(engine.window.count)", "sluice.inflight.bytes": "\(engine.window.weight)",
+            "sluice.inflight.messages": "\(engine.withState { $0.window.count })",
         ])
     }
 
     private func resumeIfDrained(_ consumer: KafkaConsumer) throws {
         guard isPaused else { return }
-        let lowCount = Int(Double(configuration.maxInFlightMessages) * configuration.resumeFraction)
-        let lowBytes = Int(Double(configuration.maxInFlightBytes) * configuration.resumeFraction)
-        guard engine.window.count <= lowCount, engine.window.weight <= lowBytes else { return }
+        guard engine.withState({ $0.window.isAtOrBelow(configuration.resumeFraction) }) else { return }
         let partitions = try consumer.assignment()
         if !partitions.isEmpty { try consumer.resume(partitions) }
         isPaused = false
@@ -245,7 +225,9 @@ final class PollLoop: @unchecked Sendable {
             } catch let error as KafkaError where error.isRetriable && clock.now < deadline && attempt < 20 {
                 logger.info("commit failed, retrying", metadata: ["kafka.error": "\(error)", "attempt": "\(attempt)"])
                 // Serve callbacks meanwhile; this also spaces the retries.
-                _ = try? consumer.poll(timeout: .milliseconds(100)).map { held.append(($0, clock.now)) }
+                if let message = try? consumer.poll(timeout: .milliseconds(100)) {
+                    held.append(PolledMessage(message, polledAt: clock.now))
+                }
             } catch {
                 engine.withState { $0.commitFailures += 1 }
                 logger.warning("commit failed", metadata: ["kafka.error": "\(error)", "offsets": "\(offsets)"])
@@ -302,6 +284,17 @@ final class PollLoop: @unchecked Sendable {
             commitNow(engine.withState { $0.pendingCommits(of: partitions) }, consumer, until: deadline)
         }
         engine.withState { $0.revoke(partitions) }
+        if isPaused, let consumer {
+            // librdkafka 2.0.2 keeps a partition's pause flag across unassign and assign, and a
+            // later resume covers only the assignment of that moment: resume what is given up, or
+            // a later assignment of it would never fetch. (An assignment while paused pauses the
+            // new partitions again through `needsRepause`.)
+            do {
+                try consumer.resume(partitions.sorted())
+            } catch {
+                logger.warning("resuming revoked partitions failed", metadata: ["kafka.error": "\(error)"])
+            }
+        }
         logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted())"])
     }
 
@@ -315,7 +308,9 @@ final class PollLoop: @unchecked Sendable {
             engine.dropQueued(of: nil)
         }
         if mode == .graceful {
-            logger.info("stopping: draining in-flight handlers", metadata: ["sluice.inflight.messages": "\(engine.window.count)"])
+            logger.info("stopping: draining in-flight handlers", metadata: [
+                "sluice.inflight.messages": "\(engine.withState { $0.window.count })",
+            ])
             if !engine.waitForRunning(of: nil, until: deadline) {
                 logger.warning("handlers still running after the drain timeout; committing what is done")
             }

@@ -130,11 +130,10 @@ public final class SluiceConsumer: Service, Sendable {
     }
 
     private var liveStatistics: SluiceStatistics {
-        let window = engine.window
         var snapshot = engine.withState { state in
             SluiceStatistics(
                 takenAt: .now, consumed: state.consumed, completed: state.completed, failed: state.failed,
-                inFlightMessages: 0, inFlightBytes: 0, isPaused: state.isPaused, pauses: state.pauses,
+                inFlightMessages: state.window.count, inFlightBytes: state.window.bytes, isPaused: state.isPaused, pauses: state.pauses,
                 rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
                 partitions: state.epochs.keys.sorted().map { tp in
                     SluiceStatistics.Partition(
@@ -143,8 +142,6 @@ public final class SluiceConsumer: Service, Sendable {
                         outstanding: state.tracker.outstanding(on: tp))
                 })
         }
-        snapshot.inFlightMessages = window.count
-        snapshot.inFlightBytes = window.weight
         let consumer = kafka.withLock { $0 }
         highWatermarks.withLock { known in
             for index in snapshot.partitions.indices {

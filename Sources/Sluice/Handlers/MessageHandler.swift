@@ -48,13 +48,36 @@ public protocol AsyncMessageHandler: Sendable {
 public struct HandlerContext: Sendable {
     /// Which attempt this is, from 1.
     public var attempt: Int
-    /// A logger carrying the message's topic, partition and offset as metadata.
-    public var logger: Logger
+    private var baseLogger: Logger
+    /// Where the message came from, added to ``logger`` only when it is used (most calls never log).
+    private var source: (topic: String, partition: Int32, offset: Int64)?
 
     /// Creates a context (for tests that call handlers directly).
     public init(attempt: Int = 1, logger: Logger = Logger(label: "sluice.handler")) {
         self.attempt = attempt
-        self.logger = logger
+        self.baseLogger = logger
+    }
+
+    init(attempt: Int, logger: Logger, message: KafkaMessage) {
+        self.attempt = attempt
+        self.baseLogger = logger
+        self.source = (message.topic, message.partition, message.offset)
+    }
+
+    /// A logger carrying the message's topic, partition and offset as metadata.
+    public var logger: Logger {
+        get {
+            guard let source else { return baseLogger }
+            var logger = baseLogger
+            logger[metadataKey: "kafka.topic"] = "\(source.topic)"
+            logger[metadataKey: "kafka.partition"] = "\(source.partition)"
+            logger[metadataKey: "kafka.offset"] = "\(source.offset)"
+            return logger
+        }
+        set {
+            baseLogger = newValue
+            source = nil
+        }
     }
 }
 
