@@ -1,0 +1,131 @@
+import SluiceKafka
+import Testing
+
+extension KafkaComponentTests {
+    /// The rebalance hook sees every assignment change, and a group splits partitions between its
+    /// members, with the eager protocol and with cooperative-sticky.
+    @Suite(.timeLimit(.minutes(5)), .serialized)
+    struct RebalanceTests {
+        private static let partitionCount = 6
+        private static let allPartitions = Set((0..<Int32(partitionCount)).map { TopicPartition(topic: testTopic, partition: $0) })
+
+        /// Rebalance events of one consumer, in order.
+        private typealias Events = Locked<[KafkaRebalanceEvent]>
+
+        /// Whether two consumers own every partition between them, each exactly once, and each
+        /// consumer's hook has seen its current assignment last.
+        private static func isSplit(_ a: KafkaConsumer, _ b: KafkaConsumer, _ eventsA: Events, _ eventsB: Events) throws -> Bool {
+            let ownedA = Set(try a.assignment())
+            let ownedB = Set(try b.assignment())
+            return !ownedA.isEmpty && !ownedB.isEmpty && ownedA.isDisjoint(with: ownedB)
+                && ownedA.union(ownedB) == allPartitions
+                && isSettled(ownedA, eventsA.value) && isSettled(ownedB, eventsB.value)
+        }
+
+        /// Whether replaying `events` gives `assignment` (incremental events add and remove; eager
+        /// ones replace), i.e. the hook has caught up with the consumer.
+        private static func isSettled(_ assignment: Set<TopicPartition>, _ events: [KafkaRebalanceEvent]) -> Bool {
+            replay(events) == assignment
+        }
+
+        private static func replay(_ events: [KafkaRebalanceEvent]) -> Set<TopicPartition> {
+            events.reduce(into: Set<TopicPartition>()) { owned, event in
+                switch (event.kind, event.isIncremental) {
+                case (.assigned, false): owned = Set(event.partitions)
+                case (.assigned, true): owned.formUnion(event.partitions)
+                case (_, false): owned = []
+                default: owned.subtract(event.partitions)
+                }
+            }
+        }
+
+        /// The mock holds a rebalance open for the session timeout minus a second, waiting for
+        /// members that may never rejoin: keep it short so a join takes seconds, not 44.
+        private static func shortSession(_ configuration: inout KafkaConsumerConfiguration) {
+            configuration.sessionTimeout = .seconds(6)
+        }
+
+        /// Starts consumer A, waits for it to own everything, then starts B and waits for the split.
+        /// Both are polled concurrently on their own threads throughout.
+        private static func joinSecondConsumer(
+            _ broker: EmbeddedBroker, group: String, assignment: KafkaConsumerConfiguration.AssignmentStrategy,
+            check: (_ eventsA: [KafkaRebalanceEvent], _ eventsB: [KafkaRebalanceEvent],
+                    _ ownedA: Set<TopicPartition>, _ ownedB: Set<TopicPartition>) throws -> Void
+        ) async throws {
+            let eventsA = Events([])
+            let eventsB = Events([])
+            let a = try makeConsumer(broker, group: group, assignment: assignment, configure: shortSession, rebalanceHook: { event in
+                eventsA.withLock { $0.append(event) }
+            })
+            try await whilePolling(a) { _ in
+                let ownsAll = try await eventually(timeout: .seconds(30)) {
+                    Set(try a.assignment()) == allPartitions && isSettled(allPartitions, eventsA.value)
+                }
+                try #require(ownsAll, "the first consumer gets every partition; events: \(eventsA.value)")
+                let first = eventsA.value
+                #expect(first.count == 1, "one event for the first join: \(first)")
+                #expect(first.first?.kind == .assigned)
+                #expect(Set(first.first?.partitions ?? []) == allPartitions)
+
+                let b = try makeConsumer(broker, group: group, assignment: assignment, configure: shortSession, rebalanceHook: { event in
+                    eventsB.withLock { $0.append(event) }
+                })
+                try await whilePolling(b) { _ in
+                    let split = try await eventually(timeout: .seconds(60)) { try isSplit(a, b, eventsA, eventsB) }
+                    let ownedA = try a.assignment()
+                    let ownedB = try b.assignment()
+                    try #require(split, """
+                        both consumers own disjoint partitions covering the topic; \
+                        A: \(ownedA) \(eventsA.value), B: \(ownedB) \(eventsB.value)
+                        """)
+                }
+                try check(eventsA.value, eventsB.value, Set(try a.assignment()), Set(try b.assignment()))
+                try await close(b)
+            }
+            try await close(a)
+        }
+
+        @Test func eagerRebalanceRevokesEverythingThenAssignsEachPartitionToExactlyOneConsumer() async throws {
+            try await withBroker(partitions: Self.partitionCount) { broker in
+                try await Self.joinSecondConsumer(broker, group: "eager", assignment: .eager) { eventsA, eventsB, ownedA, ownedB in
+                    let incremental = (eventsA + eventsB).filter { event in event.isIncremental }
+                    #expect(incremental.isEmpty)
+                    // A: assigned everything, revoked everything, assigned its share.
+                    #expect(eventsA.map(\.kind) == [.assigned, .revoked, .assigned], "\(eventsA)")
+                    #expect(Set(eventsA[1].partitions) == Self.allPartitions)
+                    #expect(Set(eventsA[2].partitions) == ownedA)
+                    // B: assigned its share.
+                    #expect(eventsB.map(\.kind) == [.assigned], "\(eventsB)")
+                    #expect(Set(eventsB.first?.partitions ?? []) == ownedB)
+                    // The range assignor halves 6 partitions.
+                    #expect(ownedA.count == 3 && ownedB.count == 3, "A: \(ownedA), B: \(ownedB)")
+                }
+            }
+        }
+
+        @Test func cooperativeRebalanceMovesOnlySomePartitionsWithIncrementalEvents() async throws {
+            try await withBroker(partitions: Self.partitionCount) { broker in
+                try await Self.joinSecondConsumer(broker, group: "cooperative", assignment: .cooperativeSticky) {
+                    eventsA, eventsB, ownedA, ownedB in
+                    let eager = (eventsA + eventsB).filter { event in !event.isIncremental }
+                    #expect(eager.isEmpty, "\(eventsA) \(eventsB)")
+                    // A never gives up everything: it keeps its share and revokes only what moves to B.
+                    let revokedA = eventsA.filter { event in event.kind == .revoked }.flatMap { $0.partitions }
+                    #expect(!revokedA.isEmpty, "\(eventsA)")
+                    #expect(Set(revokedA) == ownedB, "what A gave up is what B got: \(eventsA)")
+                    #expect(Set(revokedA).isDisjoint(with: ownedA))
+                    let lostA = eventsA.filter { event in event.kind == .lost }
+                    #expect(lostA.isEmpty, "\(eventsA)")
+                    // Events after the first join never re-assign to A what it kept.
+                    let assignedLaterA = eventsA.dropFirst().filter { event in event.kind == .assigned }.flatMap { $0.partitions }
+                    #expect(assignedLaterA.isEmpty, "sticky: A keeps its partitions, gets none back: \(eventsA)")
+                    // B only ever gains partitions.
+                    let notAssignedB = eventsB.filter { event in event.kind != .assigned }
+                    #expect(notAssignedB.isEmpty, "\(eventsB)")
+                    #expect(Set(eventsB.flatMap(\.partitions)) == ownedB)
+                    #expect(ownedA.count == 3 && ownedB.count == 3, "A: \(ownedA), B: \(ownedB)")
+                }
+            }
+        }
+    }
+}
