@@ -36,6 +36,7 @@ enum FuturesBenchmark {
         var roundTrips = 20_000
         var spinMicroseconds = 100
         var cpuSeconds = 1.0
+        var repetitions = 3
 
         init(arguments: [String]) {
             var iterator = arguments.makeIterator()
@@ -47,16 +48,20 @@ enum FuturesBenchmark {
                     self.overheadTasks = 20_000
                     self.roundTrips = 2_000
                     self.cpuSeconds = 0.2
+                    self.repetitions = 1
                 case "--spin-us":
                     self.spinMicroseconds = iterator.next().flatMap { Int($0) } ?? self.spinMicroseconds
+                case "--repeat":
+                    self.repetitions = max(1, iterator.next().flatMap { Int($0) } ?? self.repetitions)
                 case "--cpu-seconds":
                     self.cpuSeconds = iterator.next().flatMap { Double($0) } ?? self.cpuSeconds
                 case "--help", "-h":
                     print(
                         """
-                        usage: sluice-futures-bench [--json] [--quick] [--spin-us N] [--cpu-seconds S]
+                        usage: sluice-futures-bench [--json] [--quick] [--repeat N] [--spin-us N] [--cpu-seconds S]
                           --json          print JSON instead of a table
                           --quick         fewer tasks (a smoke run, figures are noisier)
+                          --repeat N      run each measurement N times and report the fastest (default 3)
                           --spin-us N     cost of one CPU-bound task in µs of thread CPU time (default 100)
                           --cpu-seconds S ideal duration of each CPU-bound run (default 1)
                         """
@@ -79,41 +84,42 @@ enum FuturesBenchmark {
         _ = await self.taskGroupBatch(tasks: 10_000)
 
         let n = options.overheadTasks
+        let r = options.repetitions
         rows.append(Row(group: "overhead", name: "ThreadPoolExecutor(2) submit+complete", tasks: n,
-                        seconds: self.poolBatch(workers: 2, tasks: n)))
+                        seconds: best(r) { self.poolBatch(workers: 2, tasks: n) }))
         rows.append(Row(group: "overhead", name: "ThreadPoolExecutor(1) submit+complete", tasks: n,
-                        seconds: self.poolBatch(workers: 1, tasks: n)))
+                        seconds: best(r) { self.poolBatch(workers: 1, tasks: n) }))
         rows.append(Row(group: "overhead", name: "DispatchQueue.concurrentPerform", tasks: n,
-                        seconds: self.concurrentPerformBatch(tasks: n)))
+                        seconds: best(r) { self.concurrentPerformBatch(tasks: n) }))
         rows.append(Row(group: "overhead", name: "TaskGroup addTask", tasks: n,
-                        seconds: await self.taskGroupBatch(tasks: n)))
+                        seconds: await bestAsync(r) { await self.taskGroupBatch(tasks: n) }))
         rows.append(Row(group: "latency", name: "ThreadPoolExecutor(1) submit→result round trip",
-                        tasks: options.roundTrips, seconds: self.poolRoundTrips(count: options.roundTrips)))
+                        tasks: options.roundTrips, seconds: best(r) { self.poolRoundTrips(count: options.roundTrips) }))
         rows.append(Row(group: "latency", name: "Task { }.value round trip",
-                        tasks: options.roundTrips, seconds: await self.taskRoundTrips(count: options.roundTrips)))
+                        tasks: options.roundTrips, seconds: await bestAsync(r) { await self.taskRoundTrips(count: options.roundTrips) }))
 
         let cost = UInt64(options.spinMicroseconds) * 1_000
         for workers in [1, 2] {
             let ideal = Double(workers) * 1e9 / Double(cost)
             let tasks = Int(ideal * options.cpuSeconds)
             rows.append(Row(group: "cpu-bound", name: "ThreadPoolExecutor(\(workers)) spin \(options.spinMicroseconds)µs",
-                            tasks: tasks, seconds: self.poolSpin(workers: workers, tasks: tasks, cost: cost),
+                            tasks: tasks, seconds: best(r) { self.poolSpin(workers: workers, tasks: tasks, cost: cost) },
                             idealThroughput: ideal))
         }
         let cores = 2
         let ideal = Double(cores) * 1e9 / Double(cost)
         let tasks = Int(ideal * options.cpuSeconds)
         rows.append(Row(group: "cpu-bound", name: "concurrentPerform spin \(options.spinMicroseconds)µs (2 cores)",
-                        tasks: tasks, seconds: self.concurrentPerformSpin(tasks: tasks, cost: cost),
+                        tasks: tasks, seconds: best(r) { self.concurrentPerformSpin(tasks: tasks, cost: cost) },
                         idealThroughput: ideal))
         rows.append(Row(group: "cpu-bound", name: "TaskGroup spin \(options.spinMicroseconds)µs (2 cores)",
-                        tasks: tasks, seconds: await self.taskGroupSpin(tasks: tasks, cost: cost),
+                        tasks: tasks, seconds: await bestAsync(r) { await self.taskGroupSpin(tasks: tasks, cost: cost) },
                         idealThroughput: ideal))
 
         if options.json {
-            print(Report.json(rows))
+            print(Report.json(rows, repetitions: r))
         } else {
-            print(Report.table(rows))
+            print(Report.table(rows, repetitions: r))
         }
     }
 
@@ -214,6 +220,17 @@ enum FuturesBenchmark {
             for await _ in group {}
         }
         return seconds(since: start)
+    }
+
+    /// The fastest of `repetitions` runs: the least disturbed by other processes on the machine.
+    static func best(_ repetitions: Int, _ measure: () -> Double) -> Double {
+        (0..<repetitions).map { _ in measure() }.min()!
+    }
+
+    static func bestAsync(_ repetitions: Int, _ measure: () async -> Double) async -> Double {
+        var fastest = Double.infinity
+        for _ in 0..<repetitions { fastest = min(fastest, await measure()) }
+        return fastest
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

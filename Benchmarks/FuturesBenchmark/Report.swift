@@ -7,8 +7,8 @@
 
 /// Formats benchmark rows as a table or as JSON, without Foundation.
 enum Report {
-    static func table(_ rows: [Row]) -> String {
-        var lines: [String] = []
+    static func table(_ rows: [Row], repetitions: Int) -> String {
+        var lines: [String] = ["fastest of \(repetitions) run(s) per measurement; ideal/s = workers / task cost"]
         lines.append(
             pad("group", 10) + pad("measurement", 52) + pad("tasks", 10, right: true)
                 + pad("ns/task", 12, right: true) + pad("tasks/s", 14, right: true) + pad("ideal/s", 12, right: true)
@@ -27,7 +27,7 @@ enum Report {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ rows: [Row]) -> String {
+    static func json(_ rows: [Row], repetitions: Int) -> String {
         let objects = rows.map { row in
             var fields = [
                 "\"group\": \(quoted(row.group))",
@@ -43,7 +43,7 @@ enum Report {
             }
             return "    {" + fields.joined(separator: ", ") + "}"
         }
-        return "{\n  \"benchmark\": \"sluice-futures-bench\",\n  \"results\": [\n"
+        return "{\n  \"benchmark\": \"sluice-futures-bench\",\n  \"repetitions\": \(repetitions),\n  \"results\": [\n"
             + objects.joined(separator: ",\n") + "\n  ]\n}"
     }
 

@@ -27,7 +27,9 @@
 /// }
 /// ```
 ///
-/// Work is queued in one FIFO queue behind one lock; each submission wakes at most one idle worker.
+/// Work is queued in one FIFO queue behind one lock; each submission wakes at most one sleeping worker.
+/// A worker that finds the queue empty yields the CPU a few dozen times before it sleeps, so bursts of
+/// small items do not pay for a wake-up each, while an idle pool still uses no CPU.
 /// Releasing the last reference without calling ``shutdown(wait:cancelPending:)`` shuts the pool down
 /// without waiting; queued work still runs.
 public final class ThreadPoolExecutor: Executor, TaskExecutor {
