@@ -116,6 +116,30 @@ public struct SluiceConfiguration: Sendable {
         } catch {
             throw SluiceError(code: .configuration, message: "invalid Kafka configuration", underlying: error)
         }
+        // librdkafka accepts this, but the group then expels the member between two heartbeats,
+        // over and over (Kafka's Java client rejects it too).
+        let session = effectiveSessionTimeout
+        let heartbeat = effectiveHeartbeatInterval
+        try require(
+            heartbeat < session,
+            "heartbeat.interval.ms (\(heartbeat)) must be under session.timeout.ms (\(session)), or the group drops the member between heartbeats")
+    }
+
+    /// `session.timeout.ms` as librdkafka will see it (a pass-through property wins).
+    var effectiveSessionTimeout: Duration {
+        if let text = kafka.common.properties["session.timeout.ms"], let ms = Int64(text) {
+            return .milliseconds(ms)
+        }
+        return kafka.sessionTimeout
+    }
+
+    /// `heartbeat.interval.ms` as librdkafka will see it: a pass-through property, or librdkafka's
+    /// default of 3 s.
+    var effectiveHeartbeatInterval: Duration {
+        if let text = kafka.common.properties["heartbeat.interval.ms"], let ms = Int64(text) {
+            return .milliseconds(ms)
+        }
+        return .seconds(3)
     }
 
     /// `max.poll.interval.ms` as librdkafka will see it (a pass-through property wins).
