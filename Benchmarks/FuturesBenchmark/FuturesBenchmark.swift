@@ -14,12 +14,22 @@ import Darwin
 import SluiceFutures
 import Synchronization
 
+/// The duration of one run and the CPU time the process used meanwhile.
+struct Timing: Sendable {
+    var seconds: Double
+    var processCPUSeconds: Double
+}
+
 /// One measured figure.
 struct Row: Sendable {
     var group: String
     var name: String
     var tasks: Int
-    var seconds: Double
+    var timing: Timing
+    var seconds: Double { self.timing.seconds }
+    /// CPU time used per wall-clock second: about `workers` when every worker ran all the time; less
+    /// means the threads waited (for work, or for a core another process had).
+    var cpuPerWallSecond: Double { self.timing.processCPUSeconds / self.timing.seconds }
     /// Nanoseconds per task (overhead rows).
     var nanosecondsPerTask: Double { self.seconds * 1e9 / Double(self.tasks) }
     /// Tasks per second.
@@ -86,34 +96,39 @@ enum FuturesBenchmark {
         let n = options.overheadTasks
         let r = options.repetitions
         rows.append(Row(group: "overhead", name: "ThreadPoolExecutor(2) submit+complete", tasks: n,
-                        seconds: best(r) { self.poolBatch(workers: 2, tasks: n) }))
+                        timing: best(r) { self.poolBatch(workers: 2, tasks: n) }))
         rows.append(Row(group: "overhead", name: "ThreadPoolExecutor(1) submit+complete", tasks: n,
-                        seconds: best(r) { self.poolBatch(workers: 1, tasks: n) }))
+                        timing: best(r) { self.poolBatch(workers: 1, tasks: n) }))
         rows.append(Row(group: "overhead", name: "DispatchQueue.concurrentPerform", tasks: n,
-                        seconds: best(r) { self.concurrentPerformBatch(tasks: n) }))
+                        timing: best(r) { self.concurrentPerformBatch(tasks: n) }))
         rows.append(Row(group: "overhead", name: "TaskGroup addTask", tasks: n,
-                        seconds: await bestAsync(r) { await self.taskGroupBatch(tasks: n) }))
+                        timing: await bestAsync(r) { await self.taskGroupBatch(tasks: n) }))
         rows.append(Row(group: "latency", name: "ThreadPoolExecutor(1) submit→result round trip",
-                        tasks: options.roundTrips, seconds: best(r) { self.poolRoundTrips(count: options.roundTrips) }))
+                        tasks: options.roundTrips, timing: best(r) { self.poolRoundTrips(count: options.roundTrips) }))
         rows.append(Row(group: "latency", name: "Task { }.value round trip",
-                        tasks: options.roundTrips, seconds: await bestAsync(r) { await self.taskRoundTrips(count: options.roundTrips) }))
+                        tasks: options.roundTrips, timing: await bestAsync(r) { await self.taskRoundTrips(count: options.roundTrips) }))
 
         let cost = UInt64(options.spinMicroseconds) * 1_000
+        // The ceiling of the spin itself: reading the thread clock costs a little on every task.
+        let serialTasks = Int(1e9 / Double(cost) * options.cpuSeconds)
+        rows.append(Row(group: "cpu-bound", name: "no executor: spin \(options.spinMicroseconds)µs on the calling thread",
+                        tasks: serialTasks, timing: best(r) { self.serialSpin(tasks: serialTasks, cost: cost) },
+                        idealThroughput: 1e9 / Double(cost)))
         for workers in [1, 2] {
             let ideal = Double(workers) * 1e9 / Double(cost)
             let tasks = Int(ideal * options.cpuSeconds)
             rows.append(Row(group: "cpu-bound", name: "ThreadPoolExecutor(\(workers)) spin \(options.spinMicroseconds)µs",
-                            tasks: tasks, seconds: best(r) { self.poolSpin(workers: workers, tasks: tasks, cost: cost) },
+                            tasks: tasks, timing: best(r) { self.poolSpin(workers: workers, tasks: tasks, cost: cost) },
                             idealThroughput: ideal))
         }
         let cores = 2
         let ideal = Double(cores) * 1e9 / Double(cost)
         let tasks = Int(ideal * options.cpuSeconds)
         rows.append(Row(group: "cpu-bound", name: "concurrentPerform spin \(options.spinMicroseconds)µs (2 cores)",
-                        tasks: tasks, seconds: best(r) { self.concurrentPerformSpin(tasks: tasks, cost: cost) },
+                        tasks: tasks, timing: best(r) { self.concurrentPerformSpin(tasks: tasks, cost: cost) },
                         idealThroughput: ideal))
         rows.append(Row(group: "cpu-bound", name: "TaskGroup spin \(options.spinMicroseconds)µs (2 cores)",
-                        tasks: tasks, seconds: await bestAsync(r) { await self.taskGroupSpin(tasks: tasks, cost: cost) },
+                        tasks: tasks, timing: await bestAsync(r) { await self.taskGroupSpin(tasks: tasks, cost: cost) },
                         idealThroughput: ideal))
 
         if options.json {
@@ -203,6 +218,14 @@ enum FuturesBenchmark {
         return seconds(since: start)
     }
 
+    static func serialSpin(tasks: Int, cost: UInt64) -> Double {
+        let start = ContinuousClock.now
+        for _ in 0..<tasks {
+            _ = Spin.run(nanoseconds: cost)
+        }
+        return seconds(since: start)
+    }
+
     static func concurrentPerformSpin(tasks: Int, cost: UInt64) -> Double {
         let start = ContinuousClock.now
         DispatchQueue.concurrentPerform(iterations: tasks) { _ in
@@ -222,14 +245,27 @@ enum FuturesBenchmark {
         return seconds(since: start)
     }
 
-    /// The fastest of `repetitions` runs: the least disturbed by other processes on the machine.
-    static func best(_ repetitions: Int, _ measure: () -> Double) -> Double {
-        (0..<repetitions).map { _ in measure() }.min()!
+    /// The fastest of `repetitions` runs (the least disturbed by other processes on the machine), with
+    /// the CPU time the whole process used during that run.
+    static func best(_ repetitions: Int, _ measure: () -> Double) -> Timing {
+        var fastest = Timing(seconds: .infinity, processCPUSeconds: 0)
+        for _ in 0..<repetitions {
+            let cpuBefore = Spin.processCPUSeconds()
+            let seconds = measure()
+            let timing = Timing(seconds: seconds, processCPUSeconds: Spin.processCPUSeconds() - cpuBefore)
+            if timing.seconds < fastest.seconds { fastest = timing }
+        }
+        return fastest
     }
 
-    static func bestAsync(_ repetitions: Int, _ measure: () async -> Double) async -> Double {
-        var fastest = Double.infinity
-        for _ in 0..<repetitions { fastest = min(fastest, await measure()) }
+    static func bestAsync(_ repetitions: Int, _ measure: () async -> Double) async -> Timing {
+        var fastest = Timing(seconds: .infinity, processCPUSeconds: 0)
+        for _ in 0..<repetitions {
+            let cpuBefore = Spin.processCPUSeconds()
+            let seconds = await measure()
+            let timing = Timing(seconds: seconds, processCPUSeconds: Spin.processCPUSeconds() - cpuBefore)
+            if timing.seconds < fastest.seconds { fastest = timing }
+        }
         return fastest
     }
 

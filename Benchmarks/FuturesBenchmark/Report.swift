@@ -8,13 +8,16 @@
 /// Formats benchmark rows as a table or as JSON, without Foundation.
 enum Report {
     static func table(_ rows: [Row], repetitions: Int) -> String {
-        var lines: [String] = ["fastest of \(repetitions) run(s) per measurement; ideal/s = workers / task cost"]
+        var lines: [String] = [
+            "fastest of \(repetitions) run(s) per measurement; ideal/s = workers / task cost;"
+                + " cpu/wall = process CPU seconds per wall second",
+        ]
         lines.append(
             pad("group", 10) + pad("measurement", 52) + pad("tasks", 10, right: true)
                 + pad("ns/task", 12, right: true) + pad("tasks/s", 14, right: true) + pad("ideal/s", 12, right: true)
-                + pad("ratio", 8, right: true)
+                + pad("ratio", 8, right: true) + pad("cpu/wall", 10, right: true)
         )
-        lines.append(String(repeating: "-", count: 118))
+        lines.append(String(repeating: "-", count: 128))
         for row in rows {
             lines.append(
                 pad(row.group, 10) + pad(row.name, 52) + pad("\(row.tasks)", 10, right: true)
@@ -22,6 +25,7 @@ enum Report {
                     + pad(fixed(row.throughput, 0), 14, right: true)
                     + pad(row.idealThroughput.map { fixed($0, 0) } ?? "", 12, right: true)
                     + pad(row.ratio.map { fixed($0, 3) } ?? "", 8, right: true)
+                    + pad(row.idealThroughput == nil ? "" : fixed(row.cpuPerWallSecond, 2), 10, right: true)
             )
         }
         return lines.joined(separator: "\n")
@@ -40,6 +44,7 @@ enum Report {
             if let ideal = row.idealThroughput, let ratio = row.ratio {
                 fields.append("\"ideal_tasks_per_second\": \(fixed(ideal, 1))")
                 fields.append("\"ratio_to_ideal\": \(fixed(ratio, 4))")
+                fields.append("\"process_cpu_per_wall_second\": \(fixed(row.cpuPerWallSecond, 3))")
             }
             return "    {" + fields.joined(separator: ", ") + "}"
         }

@@ -21,6 +21,13 @@ enum Spin {
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
+    /// CPU time consumed by the whole process, in seconds (`CLOCK_PROCESS_CPUTIME_ID`).
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     /// Busy-spins until the calling thread has used `nanoseconds` of CPU time.
     ///
     /// - Returns: the number of loop iterations, so the loop cannot be optimised away.

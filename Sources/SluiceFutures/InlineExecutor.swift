@@ -15,7 +15,8 @@ import Synchronization
 /// ```swift
 /// let executor = InlineExecutor()
 /// let future = executor.submit { 2 + 2 }
-/// assert(future.isDone && future.completedResult.map { try? $0.get() } == 4)
+/// assert(future.isDone)
+/// assert(try future.result(timeout: .zero) == 4)
 /// ```
 public final class InlineExecutor: Executor {
     private let shutDownFlag = Atomic<Bool>(false)
