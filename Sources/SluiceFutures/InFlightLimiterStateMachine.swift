@@ -39,7 +39,8 @@ struct InFlightLimiterStateMachine<Waiter> {
 
     private func fits(_ weight: Int) -> Bool {
         guard self.count < self.maxCount else { return false }
-        return self.count == 0 || self.weight + weight <= self.maxWeight
+        // Written as a subtraction so that `maxWeight: .max` and huge weights cannot overflow.
+        return self.count == 0 || weight <= self.maxWeight - self.weight
     }
 
     private mutating func grant(_ weight: Int) {

@@ -34,6 +34,15 @@ import Testing
         #expect(machine.cancel(id: 2).removed == nil, "a granted request cannot be cancelled")
     }
 
+    @Test func hugeWeightsDoNotOverflowAnUnboundedBudget() {
+        var machine = InFlightLimiterStateMachine<String>(maxCount: 5, maxWeight: .max)
+        let first = machine.tryAcquire(weight: 10)
+        let huge = machine.tryAcquire(weight: .max)
+        let rest = machine.tryAcquire(weight: .max - 10)
+        #expect(first && !huge && rest)
+        #expect(machine.weight == .max)
+    }
+
     @Test func anOversizedRequestWaitsUntilTheLimiterIsEmpty() {
         var machine = InFlightLimiterStateMachine<String>(maxCount: 5, maxWeight: 10)
         let acquired = machine.tryAcquire(weight: 2)
