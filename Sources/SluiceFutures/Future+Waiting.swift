@@ -88,8 +88,8 @@ extension Future {
         let id = self.makeCallbackID()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                let registered = self.addRemovableCallback(id: id) { result in
-                    continuation.resume(with: result)
+                let registered = self.addRemovableCallback(id: id) { outcome in
+                    continuation.resume(with: outcome.result(as: T.self))
                 }
                 // The cancellation handler may have run before the callback existed: check again now.
                 if registered, Task.isCancelled {

@@ -26,16 +26,20 @@ import Synchronization
 ///   (an `async` function without a task-executor preference); use ``value`` there. Calling it from a worker
 ///   of the same pool on a future queued behind you can deadlock, as in Python.
 public final class Future<T: Sendable>: Sendable, Hashable {
-    let box: Mutex<FutureStateMachine<T>>
+    let box: Mutex<FutureStateMachine>
 
     /// A pending future that runs `work` when an executor calls ``run()``; `nil` work is a promise's future.
-    init(work: FutureWork<T>?) {
-        self.box = Mutex(FutureStateMachine(work: work))
+    init(work: (@Sendable () throws -> T)?) {
+        var erased: FutureWork?
+        if let work {
+            erased = { FutureOutcome(catching: work) }
+        }
+        self.box = Mutex(FutureStateMachine(work: erased))
     }
 
     /// A future that is already done.
     init(result: Result<T, any Error>) {
-        self.box = Mutex(FutureStateMachine(result: result))
+        self.box = Mutex(FutureStateMachine(result: FutureOutcome(result)))
     }
 
     /// A future that has already finished with `value`.
@@ -105,7 +109,7 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     /// if case .success(let value)? = future.completedResult { use(value) }
     /// ```
     public var completedResult: Result<T, any Error>? {
-        self.box.withLock { $0.result }
+        self.box.withLock { $0.outcome }?.result(as: T.self)
     }
 
     /// The error the future completed with, without blocking (Python's `exception()` with `timeout=0`).
@@ -116,7 +120,7 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     /// for future in done where future.error != nil { log(future.error!) }
     /// ```
     public var error: (any Error)? {
-        guard case .failure(let error)? = self.completedResult else { return nil }
+        guard case .failure(let error)? = self.box.withLock({ $0.outcome }) else { return nil }
         return error
     }
 
@@ -171,11 +175,12 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     /// }
     /// ```
     public func whenComplete(_ callback: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        let erased: FutureCallback = { outcome in callback(outcome.result(as: T.self)) }
         let action = self.box.withLock { state in
-            state.addCallback(id: state.makeCallbackID(), callback)
+            state.addCallback(id: state.makeCallbackID(), erased)
         }
-        if case .runNow(let result) = action {
-            callback(result)
+        if case .runNow(let outcome) = action {
+            erased(outcome)
         }
     }
 
@@ -183,10 +188,10 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     /// (by a timed-out or cancelled waiter).
     ///
     /// - Returns: `true` if registered, `false` if the future was done and the callback already ran.
-    func addRemovableCallback(id: UInt64, _ callback: @escaping FutureCallback<T>) -> Bool {
+    func addRemovableCallback(id: UInt64, _ callback: @escaping FutureCallback) -> Bool {
         let action = self.box.withLock { $0.addCallback(id: id, callback) }
-        if case .runNow(let result) = action {
-            callback(result)
+        if case .runNow(let outcome) = action {
+            callback(outcome)
             return false
         }
         return true
@@ -198,7 +203,7 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     }
 
     /// Removes a callback that has not run yet and returns it, so the caller may run it instead.
-    func removeCallback(id: UInt64) -> FutureCallback<T>? {
+    func removeCallback(id: UInt64) -> FutureCallback? {
         self.box.withLock { $0.removeCallback(id: id) }?.body
     }
 
@@ -209,7 +214,7 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     func run() {
         let action = self.box.withLock { $0.start() }
         guard case .run(let work) = action else { return }
-        self.complete(Result { try work() })
+        self.complete(work())
     }
 
     /// `pending → running` without running anything (for promises). `false` if cancelled or already started.
@@ -224,10 +229,15 @@ public final class Future<T: Sendable>: Sendable, Hashable {
     /// Completes the future and runs its callbacks. `false` if it was already done (the result is dropped).
     @discardableResult
     func complete(_ result: Result<T, any Error>) -> Bool {
-        let action = self.box.withLock { $0.complete(result) }
+        self.complete(FutureOutcome(result))
+    }
+
+    @discardableResult
+    private func complete(_ outcome: FutureOutcome) -> Bool {
+        let action = self.box.withLock { $0.complete(outcome) }
         switch action {
-        case .runCallbacks(let callbacks, let result):
-            callbacks.run(with: result)
+        case .runCallbacks(let callbacks, let outcome):
+            callbacks.run(with: outcome)
             return true
         case .alreadyDone:
             return false

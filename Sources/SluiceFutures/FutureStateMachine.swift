@@ -5,17 +5,56 @@
 //
 //===----------------------------------------------------------------------===//
 
-/// The work a ``Future`` runs when an executor starts it.
-typealias FutureWork<T> = @Sendable () throws -> T
+/// The outcome of a ``Future`` with its value type erased.
+///
+/// The machinery behind `Future<T>` is not generic: generic code that is not specialised looks up type
+/// metadata at run time on almost every step, and that cost dominated the per-task overhead of the pool.
+/// Values are erased to `any Sendable` when the work finishes and cast back to `T` where a caller reads
+/// them (``result(as:)``).
+enum FutureOutcome: Sendable {
+    case success(any Sendable)
+    case failure(any Error)
 
-/// A completion callback registered on a ``Future``.
-typealias FutureCallback<T> = @Sendable (Result<T, any Error>) -> Void
+    init<T: Sendable>(catching work: () throws -> T) {
+        do {
+            self = .success(try work())
+        } catch {
+            self = .failure(error)
+        }
+    }
+
+    init<T: Sendable>(_ result: Result<T, any Error>) {
+        switch result {
+        case .success(let value): self = .success(value)
+        case .failure(let error): self = .failure(error)
+        }
+    }
+
+    /// The outcome as a typed `Result`. `T` must be the type the outcome was created with.
+    func result<T: Sendable>(as type: T.Type) -> Result<T, any Error> {
+        switch self {
+        case .success(let value):
+            guard let typed = value as? T else {
+                preconditionFailure("a Future<\(T.self)> holds a value of type \(Swift.type(of: value))")
+            }
+            return .success(typed)
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+}
+
+/// The work a ``Future`` runs when an executor starts it, with its result type erased.
+typealias FutureWork = @Sendable () -> FutureOutcome
+
+/// A completion callback registered on a ``Future``, with its result type erased.
+typealias FutureCallback = @Sendable (FutureOutcome) -> Void
 
 /// The completion callbacks of one future, optimised for the common case of zero or one callback.
-struct FutureCallbacks<T: Sendable> {
+struct FutureCallbacks {
     struct Entry {
         var id: UInt64
-        var body: FutureCallback<T>
+        var body: FutureCallback
     }
 
     private enum Storage {
@@ -73,7 +112,7 @@ struct FutureCallbacks<T: Sendable> {
     }
 
     /// Calls every callback, in registration order.
-    func run(with result: Result<T, any Error>) {
+    func run(with result: FutureOutcome) {
         switch self.storage {
         case .empty:
             break
@@ -92,24 +131,24 @@ struct FutureCallbacks<T: Sendable> {
 ///    │ └────────────complete (Promise)──────▶ finished | failed
 ///    └──cancel──▶ cancelled
 /// ```
-struct FutureStateMachine<T: Sendable> {
+struct FutureStateMachine {
     enum State {
         /// Not started. Executor futures hold their work here until it starts; promise futures hold `nil`.
-        case pending(FutureWork<T>?)
+        case pending(FutureWork?)
         case running
-        case completed(Result<T, any Error>)
+        case completed(FutureOutcome)
         case cancelled
     }
 
     private(set) var state: State
-    private var callbacks = FutureCallbacks<T>()
+    private var callbacks = FutureCallbacks()
     private var nextCallbackID: UInt64 = 0
 
-    init(work: FutureWork<T>?) {
+    init(work: FutureWork?) {
         self.state = .pending(work)
     }
 
-    init(result: Result<T, any Error>) {
+    init(result: FutureOutcome) {
         self.state = .completed(result)
     }
 
@@ -125,7 +164,7 @@ struct FutureStateMachine<T: Sendable> {
     }
 
     /// The outcome once done: the value, the thrown error, or ``FutureError/cancelled``.
-    var result: Result<T, any Error>? {
+    var outcome: FutureOutcome? {
         switch self.state {
         case .pending, .running: nil
         case .completed(let result): result
@@ -137,7 +176,7 @@ struct FutureStateMachine<T: Sendable> {
 
     enum StartAction {
         /// Run this work, then call ``complete(_:)``.
-        case run(FutureWork<T>)
+        case run(FutureWork)
         /// A promise future (no work) is now running.
         case started
         /// Not pending any more (cancelled, already running or done): do nothing.
@@ -154,13 +193,13 @@ struct FutureStateMachine<T: Sendable> {
 
     enum CompleteAction {
         /// Call these callbacks with the result, after unlocking.
-        case runCallbacks(FutureCallbacks<T>, Result<T, any Error>)
+        case runCallbacks(FutureCallbacks, FutureOutcome)
         /// The future was already done (for example cancelled): the result is dropped.
         case alreadyDone
     }
 
     /// `pending | running → finished | failed`.
-    mutating func complete(_ result: Result<T, any Error>) -> CompleteAction {
+    mutating func complete(_ result: FutureOutcome) -> CompleteAction {
         switch self.state {
         case .pending, .running:
             self.state = .completed(result)
@@ -174,7 +213,7 @@ struct FutureStateMachine<T: Sendable> {
 
     enum CancelAction {
         /// Now cancelled: call these callbacks with ``FutureError/cancelled`` after unlocking.
-        case runCallbacks(FutureCallbacks<T>)
+        case runCallbacks(FutureCallbacks)
         /// It was cancelled before; `cancel()` still reports success, as in Python.
         case alreadyCancelled
         /// Running or completed: cannot be cancelled.
@@ -205,17 +244,17 @@ struct FutureStateMachine<T: Sendable> {
     enum AddCallbackAction {
         case registered
         /// Already done: call the callback now, after unlocking.
-        case runNow(Result<T, any Error>)
+        case runNow(FutureOutcome)
     }
 
-    mutating func addCallback(id: UInt64, _ body: @escaping FutureCallback<T>) -> AddCallbackAction {
-        if let result = self.result { return .runNow(result) }
+    mutating func addCallback(id: UInt64, _ body: @escaping FutureCallback) -> AddCallbackAction {
+        if let outcome = self.outcome { return .runNow(outcome) }
         self.callbacks.append(.init(id: id, body: body))
         return .registered
     }
 
     /// Removes a callback that has not run. Returns it, so that whoever removes it may call it instead.
-    mutating func removeCallback(id: UInt64) -> FutureCallbacks<T>.Entry? {
+    mutating func removeCallback(id: UInt64) -> FutureCallbacks.Entry? {
         self.callbacks.remove(id: id)
     }
 }

@@ -191,3 +191,19 @@ struct FutureTests {
         #expect(FutureState.running.description == "running")
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct FutureValueTypeTests {
+    @Test func optionalVoidAndExistentialValuesRoundTrip() async throws {
+        let executor = InlineExecutor()
+        #expect(try executor.submit { Int?.none }.result(timeout: .zero) == nil)
+        #expect(try executor.submit { Int?.some(4) }.result(timeout: .zero) == 4)
+        try executor.submit {}.result(timeout: .zero)
+        let existential: any Sendable = "text"
+        let value = try await executor.submit { existential }.value
+        #expect(value as? String == "text")
+        let promise = Promise<[String: Int]>()
+        promise.succeed(["a": 1])
+        #expect(promise.future.completedResult.map { try? $0.get() } == ["a": 1])
+    }
+}

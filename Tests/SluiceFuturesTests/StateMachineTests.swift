@@ -85,3 +85,40 @@ import Testing
         #expect(machine.enqueueJob(5) == .rejected)
     }
 }
+
+@Suite struct FutureStateMachineTests {
+    @Test func startingTwiceRunsTheWorkOnce() {
+        var machine = FutureStateMachine(work: { .success(1) })
+        guard case .run = machine.start() else { Issue.record("expected run"); return }
+        guard case .notPending = machine.start() else { Issue.record("expected notPending"); return }
+        #expect(machine.futureState == .running)
+    }
+
+    @Test func cancelWinsOnlyWhilePendingAndHandsBackTheCallbacks() {
+        var machine = FutureStateMachine(work: { .success(1) })
+        #expect(machine.addCallback(id: machine.makeCallbackID()) { _ in }.isRegistered)
+        guard case .runCallbacks(let callbacks) = machine.cancel() else { Issue.record("expected cancel"); return }
+        #expect(callbacks.count == 1)
+        #expect(machine.callbackCount == 0)
+        guard case .alreadyCancelled = machine.cancel() else { Issue.record("expected alreadyCancelled"); return }
+        guard case .notPending = machine.start() else { Issue.record("a cancelled future must not start"); return }
+        guard case .alreadyDone = machine.complete(.success(2)) else { Issue.record("expected alreadyDone"); return }
+        #expect(machine.futureState == .cancelled)
+    }
+
+    @Test func aCompletedFutureRunsNewCallbacksAtOnce() {
+        var machine = FutureStateMachine(work: nil)
+        guard case .started = machine.start() else { Issue.record("expected started"); return }
+        guard case .notCancellable = machine.cancel() else { Issue.record("running cannot be cancelled"); return }
+        guard case .runCallbacks = machine.complete(.failure(Boom())) else { Issue.record("expected completion"); return }
+        #expect(machine.futureState == .failed)
+        #expect(!machine.addCallback(id: machine.makeCallbackID()) { _ in }.isRegistered)
+    }
+}
+
+extension FutureStateMachine.AddCallbackAction {
+    var isRegistered: Bool {
+        if case .registered = self { return true }
+        return false
+    }
+}
