@@ -12,6 +12,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// An item in a ``ThreadPoolCore`` queue: submitted work or a job of a task that prefers the pool.
 enum ThreadPoolWorkItem {
@@ -35,13 +36,16 @@ extension Future: ThreadPoolTask {}
 /// pool down and the threads exit. The runtime sees the public class as the task executor (and keeps it
 /// alive while a task prefers it); jobs carry it so that workers can run them on its behalf.
 // @unchecked Sendable: `stateMachine`, `workerThreads` and `terminationWaiters` are only accessed with
-// `lock` held; `name` and `terminated` are immutable or thread-safe themselves.
+// `lock` held; `terminated` and `queuedHint` are thread-safe themselves.
 final class ThreadPoolCore: @unchecked Sendable {
     private let lock = ConditionLock()
     private var stateMachine: ThreadPoolStateMachine<ThreadPoolWorkItem>
     private var workerThreads: [pthread_t] = []
     private var terminationWaiters: [CheckedContinuation<Void, Never>] = []
     private let terminated = BlockingEvent()
+    /// The queue length as of the last change, readable without the lock so that spinning workers do not
+    /// fight the submitter for it. Only a hint: decisions are taken under the lock.
+    private let queuedHint = Atomic<Int>(0)
 
     init(workers: Int, name: String) {
         self.stateMachine = ThreadPoolStateMachine(workers: workers)
@@ -59,6 +63,7 @@ final class ThreadPoolCore: @unchecked Sendable {
     func submit(_ task: any ThreadPoolTask) -> Bool {
         self.lock.lock()
         let action = self.stateMachine.submit(.task(task))
+        self.queuedHint.store(self.stateMachine.queue.count, ordering: .relaxed)
         self.lock.unlock()
         switch action {
         case .wakeWorker:
@@ -75,6 +80,7 @@ final class ThreadPoolCore: @unchecked Sendable {
         let job = UnownedJob(job)
         self.lock.lock()
         let action = self.stateMachine.enqueueJob(.job(job, executor))
+        self.queuedHint.store(self.stateMachine.queue.count, ordering: .relaxed)
         self.lock.unlock()
         switch action {
         case .wakeWorker:
@@ -100,14 +106,17 @@ final class ThreadPoolCore: @unchecked Sendable {
         while true {
             switch self.stateMachine.nextWork(maySleep: spins >= Self.spinsBeforeSleeping) {
             case .run(let item):
+                self.queuedHint.store(self.stateMachine.queue.count, ordering: .relaxed)
                 self.lock.unlock()
                 self.execute(item)
                 spins = 0
                 self.lock.lock()
             case .retry:
                 self.lock.unlock()
-                sched_yield()
-                spins += 1
+                repeat {
+                    sched_yield()
+                    spins += 1
+                } while spins < Self.spinsBeforeSleeping && self.queuedHint.load(ordering: .relaxed) == 0
                 self.lock.lock()
             case .wait:
                 self.lock.wait()
@@ -143,6 +152,7 @@ final class ThreadPoolCore: @unchecked Sendable {
             if case .task = item { return true }
             return false
         }
+        self.queuedHint.store(self.stateMachine.queue.count, ordering: .relaxed)
         let onWorkerThread = self.workerThreads.contains { pthread_equal($0, WorkerThread.current) != 0 }
         self.lock.unlock()
 
