@@ -78,9 +78,9 @@ func withBroker<T>(
     return try await body(broker)
 }
 
-/// librdkafka's own log lines below this syslog level are dropped (3: errors only), so that test
+/// librdkafka's own log lines above this syslog level are dropped (2: critical only), so that test
 /// output shows failures rather than connection chatter; client errors still reach the hooks.
-private let quietLogging = ["log_level": "3"]
+private let quietLogging = ["log_level": "2"]
 
 /// A producer for the broker, with a bounded message timeout so a lost broker fails a test
 /// instead of hanging it.
