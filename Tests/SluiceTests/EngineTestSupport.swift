@@ -14,10 +14,11 @@ enum EngineFixture {
         return broker
     }
 
-    /// Logs warnings and above only, so test output stays readable.
+    /// Logs warnings and above only, so test output stays readable; `SLUICE_TEST_LOG=info` (or
+    /// any level) shows more when a test needs investigating.
     static var quietLogger: Logger {
         var logger = Logger(label: "sluice.test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }
 
@@ -91,25 +92,197 @@ enum EngineFixture {
     }
 }
 
-/// Records what a handler saw: ids by occurrence, and concurrency per key.
+/// Records what a handler saw: ids by occurrence, and the offsets handled per partition.
 final class HandledLog: Sendable {
     private struct State {
         var counts: [Int: Int] = [:]
         var total = 0
+        var offsets: [Int32: Set<Int64>] = [:]
     }
 
     private let state = Mutex(State())
 
     func record(_ message: KafkaMessage) {
-        let id = Int(message.headers.string(named: "id") ?? "") ?? -1
+        let id = Self.id(of: message)
         state.withLock {
             $0.counts[id, default: 0] += 1
             $0.total += 1
+            $0.offsets[message.partition, default: []].insert(message.offset)
         }
+    }
+
+    /// The `id` header the fixture's producer writes, or -1.
+    static func id(of message: KafkaMessage) -> Int {
+        Int(message.headers.string(named: "id") ?? "") ?? -1
     }
 
     var total: Int { state.withLock { $0.total } }
     var distinct: Int { state.withLock { $0.counts.count } }
     var counts: [Int: Int] { state.withLock { $0.counts } }
     var duplicates: Int { state.withLock { $0.counts.values.reduce(0) { $0 + max(0, $1 - 1) } } }
+    /// The offsets handled at least once, per partition.
+    var offsets: [Int32: Set<Int64>] { state.withLock { $0.offsets } }
+
+    /// Ids in `0..<total` never handled.
+    func missing(of total: Int) -> [Int] {
+        let counts = self.counts
+        return (0..<total).filter { counts[$0] == nil }
+    }
+
+    /// Partitions whose committed offset passes an offset that was never handled (an
+    /// at-least-once violation), with the first such offset. Offsets are dense on the embedded
+    /// broker, so every offset below the commit was a message.
+    func offsetsCommittedUnhandled(_ committed: [Int32: Int64]) -> [Int32: Int64] {
+        let offsets = self.offsets
+        var result: [Int32: Int64] = [:]
+        for (partition, commit) in committed {
+            let handled = offsets[partition] ?? []
+            if let hole = (0..<commit).first(where: { !handled.contains($0) }) { result[partition] = hole }
+        }
+        return result
+    }
+}
+
+/// Records how many handler calls overlap, overall and per lane (a key or a partition), and
+/// whether each lane's calls ran one at a time in offset order.
+final class ConcurrencyProbe: Sendable {
+    private struct State {
+        var current = 0
+        var maximum = 0
+        var runningLanes: Set<String> = []
+        var lastOffset: [String: Int64] = [:]
+        var overlaps: [String] = []
+        var outOfOrder: [String] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Marks a call started; `lane` nil for calls with no ordering constraint.
+    func enter(lane: String?, offset: Int64) {
+        state.withLock { state in
+            state.current += 1
+            state.maximum = max(state.maximum, state.current)
+            guard let lane else { return }
+            if !state.runningLanes.insert(lane).inserted { state.overlaps.append("\(lane)@\(offset)") }
+            if let last = state.lastOffset[lane], last >= offset {
+                state.outOfOrder.append("\(lane): \(offset) after \(last)")
+            }
+            state.lastOffset[lane] = offset
+        }
+    }
+
+    /// Marks a call finished.
+    func exit(lane: String?) {
+        state.withLock { state in
+            state.current -= 1
+            if let lane { state.runningLanes.remove(lane) }
+        }
+    }
+
+    var maximum: Int { state.withLock { $0.maximum } }
+    /// Calls that started while another call of their lane ran.
+    var overlaps: [String] { state.withLock { $0.overlaps } }
+    /// Calls that started after a higher offset of their lane.
+    var outOfOrder: [String] { state.withLock { $0.outOfOrder } }
+    /// The number of lanes seen.
+    var laneCount: Int { state.withLock { $0.lastOffset.count } }
+}
+
+extension EngineFixture {
+    /// Burns the calling thread for `duration` (a CPU-bound handler of fixed cost).
+    static func spin(for duration: Duration) {
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: duration)
+        while clock.now < end {}
+    }
+
+    /// Waits until the group's committed offsets equal the log end offsets; returns the last
+    /// reading either way.
+    static func awaitCommittedEnd(
+        broker: EmbeddedBroker, group: String, topic: String, partitions: Int, timeout: Duration = .seconds(30)
+    ) async throws -> (committed: [Int32: Int64], end: [Int32: Int64]) {
+        // Each reading opens a client: check every 250 ms, not at `eventually`'s pace.
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            let last = try committedAndEnd(broker: broker, group: group, topic: topic, partitions: partitions)
+            if last.committed == last.end || clock.now >= deadline { return last }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Starts `consumer.run()` in a task.
+    static func start(_ consumer: SluiceConsumer) -> Task<Void, any Error> {
+        Task { try await consumer.run() }
+    }
+}
+
+/// The engine's integration suites against the embedded broker, nested here so that they run one
+/// test at a time: they share two cores, and each waits ~3 s for a group join.
+@Suite(.timeLimit(.minutes(5)), .serialized)
+enum EngineIntegrationTests {}
+
+/// A consumer started in a test, with the task running it and what its handler saw.
+struct StartedConsumer: Sendable {
+    let consumer: SluiceConsumer
+    let run: Task<Void, any Error>
+    let log: HandledLog
+
+    /// Creates and starts a consumer whose handler records into `log` (and a shared log, if
+    /// given), then calls `work`.
+    static func start(
+        _ config: SluiceConfiguration, log: HandledLog = HandledLog(), also shared: HandledLog? = nil,
+        work: @escaping @Sendable (KafkaMessage) throws -> Void = { _ in }
+    ) throws -> StartedConsumer {
+        let consumer = try SluiceConsumer(
+            configuration: config,
+            handler: ClosureMessageHandler { message, _ in
+                log.record(message)
+                shared?.record(message)
+                try work(message)
+            },
+            logger: EngineFixture.quietLogger)
+        return StartedConsumer(consumer: consumer, run: EngineFixture.start(consumer), log: log)
+    }
+
+    /// Stops the consumer gracefully and waits for `run()` to return, rethrowing its error.
+    func stop() async throws {
+        consumer.stop()
+        try await run.value
+    }
+}
+
+extension Array where Element == StartedConsumer {
+    /// Stops every consumer, ignoring their errors: the cleanup path of a failed test.
+    func stopAll() async {
+        for started in self { started.consumer.stop() }
+        for started in self { _ = try? await started.run.value }
+    }
+}
+
+extension EngineFixture {
+    /// ``configuration(broker:group:topic:)`` for a group that several consumers join or leave,
+    /// one after the other or together. After a group's first join (3 s), the embedded broker
+    /// waits `session.timeout.ms` − 1 s for members to rejoin on every rebalance, a leave
+    /// included: with librdkafka's 45 s default a membership change takes 44 s, with this 4 s
+    /// session about 3 s.
+    ///
+    /// The embedded broker also rejects every offset commit while the group rebalances (Kafka
+    /// accepts those of the current generation until the rebalance completes), so a member's
+    /// progress since its last commit before a rebalance is handled again by the next owner. A
+    /// short heartbeat makes members notice a rebalance, and stop, sooner.
+    static func groupConfiguration(broker: EmbeddedBroker, group: String, topic: String) -> SluiceConfiguration {
+        var config = configuration(broker: broker, group: group, topic: topic)
+        config.kafka.sessionTimeout = .seconds(4)
+        config.kafka.common.properties["heartbeat.interval.ms"] = "250"
+        return config
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
 }
