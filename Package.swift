@@ -17,12 +17,16 @@ let package = Package(
         .library(name: "Sluice", targets: ["Sluice"]),
         .library(name: "SluiceFutures", targets: ["SluiceFutures"]),
         .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
+        .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
+        .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // MARK: C boundary
@@ -59,6 +63,25 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "SluiceCLI",
+            dependencies: [
+                "Sluice",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // MARK: Executables
+
+        .executableTarget(
+            name: "sluice",
+            dependencies: ["SluiceCLI"]
+        ),
+
         // MARK: Benchmarks (executables that print figures; never timed assertions in tests)
 
         .executableTarget(
@@ -84,6 +107,13 @@ let package = Package(
         .testTarget(
             name: "SluiceFuturesTests",
             dependencies: ["SluiceFutures"]
+        ),
+        .testTarget(
+            name: "SluiceCLITests",
+            dependencies: [
+                "SluiceCLI",
+                "Sluice",
+            ]
         ),
         .testTarget(
             name: "SluiceTests",

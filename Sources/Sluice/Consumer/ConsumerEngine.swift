@@ -118,6 +118,7 @@ final class ConsumerEngine: @unchecked Sendable {
     /// each freed lane.
     func complete(_ works: [InFlightWork], results: [Result<Void, any Error>]) {
         var failures: [(InFlightWork, any Error)] = []
+        let now = ContinuousClock.now
         let next: [InFlightWork] = withState { state in
             var next: [InFlightWork] = []
             for (work, result) in zip(works, results) {
@@ -137,7 +138,11 @@ final class ConsumerEngine: @unchecked Sendable {
                         state.requestStop(.graceful)
                     }
                 }
-                if done { state.completed += 1 }
+                if done {
+                    state.completed += 1
+                    state.latency.record(work.polledAt.duration(to: now))
+                    state.lastCompletedAt = now
+                }
                 if let following = state.finish(work, done: done) { next.append(following) }
             }
             let pollerMayGo = state.isPollerWaiting

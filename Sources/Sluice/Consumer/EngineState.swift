@@ -40,6 +40,12 @@ struct EngineState: Sendable {
         window = InFlightWindow(maxCount: maxInFlightMessages, maxBytes: maxInFlightBytes)
     }
 
+    /// Time from poll to completion of handled messages.
+    var latency = LatencyHistogram()
+    /// When the first message was admitted and the last one completed (for rates over the busy time).
+    var firstAdmittedAt: ContinuousClock.Instant?
+    var lastCompletedAt: ContinuousClock.Instant?
+
     // Counters for statistics.
     var consumed = 0
     var completed = 0
@@ -80,6 +86,7 @@ struct EngineState: Sendable {
             }
             window.admit(entry.weight)
             consumed += 1
+            if firstAdmittedAt == nil { firstAdmittedAt = entry.polledAt }
             let work = InFlightWork(
                 message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
                 epoch: epoch, polledAt: entry.polledAt)

@@ -318,12 +318,13 @@ final class PollLoop: @unchecked Sendable {
         engine.dropQueued(of: nil)
         commitNow(engine.withState { $0.pendingCommits() }, consumer, until: clock.now.advanced(by: configuration.closeTimeout))
         isShuttingDown = true
+        publish(nil)  // the owner keeps its last view of the partitions, before close revokes them
         do {
             try consumer.close(timeout: configuration.closeTimeout)
         } catch {
             logger.warning("closing the consumer failed", metadata: ["kafka.error": "\(error)"])
         }
-        publish(nil)
+        self.consumer = nil
         logger.info("consumer stopped")
     }
 }

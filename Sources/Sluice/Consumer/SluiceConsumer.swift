@@ -67,8 +67,11 @@ public final class SluiceConsumer: Service, Sendable {
         self.engine = ConsumerEngine(configuration: configuration, handler: invoker, logger: logger)
     }
 
-    /// Consumes until stopped (``stop(immediately:)``, task cancellation or graceful shutdown),
-    /// then drains, commits, leaves the group and returns.
+    /// Consumes until stopped, then leaves the group and returns.
+    ///
+    /// A graceful shutdown (swift-service-lifecycle) or ``stop(immediately:)`` drains in-flight
+    /// work up to the drain timeout and commits; task cancellation commits what is done without
+    /// waiting (the second-signal behaviour).
     ///
     /// - Throws: ``SluiceError`` when the brokers cannot be reached, a topic does not exist, a
     ///   handler failed under the `stop` policy, or librdkafka reported a fatal error. Offsets
@@ -81,8 +84,19 @@ public final class SluiceConsumer: Service, Sendable {
         guard !alreadyStarted else {
             throw SluiceError(code: .configuration, message: "a SluiceConsumer runs once; create a new one to run again")
         }
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await runPollThread()
+            } onGracefulShutdown: { [engine] in
+                engine.requestStop(.graceful)
+            }
+        } onCancel: { [engine] in
+            engine.requestStop(.immediate)
+        }
+    }
+
+    private func runPollThread() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let thread = Thread { [self] in
                     let loop = PollLoop(engine: engine) { consumer in
                         if consumer == nil {
@@ -103,9 +117,6 @@ public final class SluiceConsumer: Service, Sendable {
                 thread.name = "sluice-poll"
                 thread.start()
             }
-        } onCancelOrGracefulShutdown: { [engine] in
-            engine.requestStop(.graceful)
-        }
     }
 
     /// Asks a running consumer to stop. Gracefully: stop taking messages, finish in-flight work
@@ -135,6 +146,7 @@ public final class SluiceConsumer: Service, Sendable {
                 takenAt: .now, consumed: state.consumed, completed: state.completed, failed: state.failed,
                 inFlightMessages: state.window.count, inFlightBytes: state.window.bytes, isPaused: state.isPaused, pauses: state.pauses,
                 rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
+                firstAdmittedAt: state.firstAdmittedAt, lastCompletedAt: state.lastCompletedAt, latency: state.latency,
                 partitions: state.epochs.keys.sorted().map { tp in
                     SluiceStatistics.Partition(
                         topicPartition: tp, commitPoint: state.tracker.commitPoint(of: tp),

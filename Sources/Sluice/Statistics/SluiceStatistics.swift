@@ -47,8 +47,22 @@ public struct SluiceStatistics: Sendable {
     public var commits: Int
     /// Commits that failed (their offsets are committed again later).
     public var commitFailures: Int
+    /// When the first message was admitted, and when the last one completed: the busy period.
+    public var firstAdmittedAt: ContinuousClock.Instant?
+    /// When the last handled message completed.
+    public var lastCompletedAt: ContinuousClock.Instant?
+    /// Time from poll to handler completion of every handled message.
+    public var latency: LatencyHistogram
     /// The assigned partitions, in order.
     public var partitions: [Partition]
+
+    /// Handled messages per second over the busy period (first admission to last completion).
+    public var handledPerSecond: Double? {
+        guard let first = firstAdmittedAt, let last = lastCompletedAt, completed > 0 else { return nil }
+        let (seconds, attoseconds) = first.duration(to: last).components
+        let elapsed = Double(seconds) + Double(attoseconds) / 1e18
+        return elapsed > 0 ? Double(completed) / elapsed : nil
+    }
 
     /// The sum of the partitions' lags (those that know one).
     public var totalLag: Int64 { partitions.compactMap(\.lag).reduce(0, +) }

@@ -1,4 +1,6 @@
 internal import CRdKafka
+internal import Foundation
+internal import Logging
 
 /// Owns one `rd_kafka_t` and the context its callbacks reach; destroys the handle in `deinit`.
 ///
@@ -28,9 +30,29 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     deinit {
-        // Destroy first: no callback may run once `context` is released after this body.
-        rd_kafka_destroy_flags(handle, destroyFlags)
+        // librdkafka 2.0.2 can hang in rd_kafka_destroy (a broker thread stuck in connection
+        // set-up against the mock cluster was seen here). Destroy on a thread of its own and wait
+        // a bounded time, so no caller hangs with it. The thread keeps `context` alive: no callback
+        // may run once it is released.
+        let handle = SendableHandle(pointer: handle)
+        let flags = destroyFlags
+        let context = context
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            rd_kafka_destroy_flags(handle.pointer, flags)
+            withExtendedLifetime(context) {}
+            done.signal()
+        }
+        thread.name = "sluice-rdkafka-destroy"
+        thread.start()
+        if done.wait(timeout: .now() + Self.destroyTimeout) == .timedOut {
+            context.logger.warning(
+                "librdkafka did not finish destroying a client within \(Self.destroyTimeout) s; it goes on in the background")
+        }
     }
+
+    /// How long `deinit` waits for `rd_kafka_destroy`.
+    static let destroyTimeout: Double = 10
 
     /// Topics known to the cluster, with their partition counts.
     func topicPartitionCounts(timeout: Duration) throws -> [String: Int] {
@@ -70,6 +92,11 @@ final class RDKafkaClient: @unchecked Sendable {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
         return KafkaWatermarks(low: max(low, 0), high: high)
     }
+}
+
+/// An `rd_kafka_t` pointer handed to the thread that destroys it (librdkafka handles are thread-safe).
+private struct SendableHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
 }
 
 /// The first and one-past-last offsets of a partition's log.

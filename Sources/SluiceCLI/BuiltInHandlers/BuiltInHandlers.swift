@@ -1,0 +1,36 @@
+public import Sluice
+
+extension HandlerRegistry {
+    /// The handlers the generic `sluice` executable ships: `noop`, `spin`, `sha256`, `forward`,
+    /// `score-orders` (the demo's JSON handler).
+    public static var builtIn: HandlerRegistry {
+        var registry = HandlerRegistry()
+        registry.register("noop", summary: "does nothing (measures the framework)") { _ in .sync(NoopHandler()) }
+        registry.register("spin", summary: "busy-spins micros=N µs of thread CPU time per message (default 100)") { setup in
+            let micros = try setup.options.int("micros", default: 100)
+            guard micros >= 0 else { throw HandlerOptions.Error(description: "handler option micros=\(micros) must not be negative") }
+            return .sync(SpinHandler(micros: micros))
+        }
+        registry.register("sha256", summary: "SHA-256 of the payload, rounds=N times (default 1)") { setup in
+            let rounds = try setup.options.int("rounds", default: 1)
+            guard rounds >= 1 else { throw HandlerOptions.Error(description: "handler option rounds=\(rounds) must be at least 1") }
+            return .sync(SHA256Handler(rounds: rounds))
+        }
+        registry.register("forward", summary: "writes each message, key and headers to --output-topic; done when acknowledged") { setup in
+            .async(ForwardHandler(producer: try setup.makeProducer(), topic: try setup.requireOutputTopic(for: "forward")))
+        }
+        registry.register("score-orders", summary: "decodes JSON order events and scores them (CPU-bound; rounds=N, default 20)") { setup in
+            let rounds = try setup.options.int("rounds", default: 20)
+            return .sync(OrderScoringHandler(rounds: max(1, rounds)))
+        }
+        return registry
+    }
+}
+
+/// Does nothing: measures the framework's own cost.
+public struct NoopHandler: MessageHandler {
+    /// Creates the handler.
+    public init() {}
+    /// Returns at once.
+    public func handle(_ message: KafkaMessage, context: HandlerContext) throws {}
+}

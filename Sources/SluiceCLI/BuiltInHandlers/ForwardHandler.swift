@@ -1,0 +1,22 @@
+public import Sluice
+
+/// Writes each message, with its key and headers, to an output topic. A message counts as done
+/// only once the broker acknowledged the write, so nothing is committed that was not forwarded.
+public struct ForwardHandler: AsyncMessageHandler {
+    private let producer: KafkaProducer
+    /// Where messages go.
+    public let topic: String
+
+    /// Creates the handler writing through `producer`.
+    public init(producer: KafkaProducer, topic: String) {
+        self.producer = producer
+        self.topic = topic
+    }
+
+    /// Writes the message and waits for the acknowledgement.
+    public func handle(_ message: KafkaMessage, context: HandlerContext) async throws {
+        _ = try await producer.send(KafkaProducerMessage(
+            topic: topic, key: message.key, value: message.isTombstone ? nil : message.value,
+            headers: message.headers))
+    }
+}

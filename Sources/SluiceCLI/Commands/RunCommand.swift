@@ -1,0 +1,74 @@
+internal import ArgumentParser
+internal import Foundation
+internal import Logging
+internal import Sluice
+
+/// `sluice run`: consume topics with a registered handler until stopped.
+struct RunCommand: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "run",
+            abstract: "Consume topics with a handler until stopped (SIGINT/SIGTERM) or --max-messages.",
+            discussion: "Handlers:\n" + SluiceApp.current.handlers.listing)
+    }
+
+    @OptionGroup var options: ConsumerOptions
+
+    func run() async throws {
+        let logger = options.output.makeLogger()
+        var embedded: EmbeddedBroker?
+        let brokers: [String]
+        if let list = options.brokers {
+            brokers = list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        } else {
+            let broker = try EmbeddedBroker(brokers: 1, logger: logger)
+            for topic in Set(options.topics + [options.outputTopic].compactMap { $0 }) {
+                try broker.createTopic(topic, partitions: options.embeddedPartitions)
+            }
+            embedded = broker
+            brokers = [broker.bootstrapServers]
+            logger.notice("""
+                no --brokers given: started an embedded broker at \(broker.bootstrapServers) \
+                with topics \(options.topics.joined(separator: ", ")) (\(options.embeddedPartitions) partitions each); \
+                write to it with: sluice produce --brokers \(broker.bootstrapServers) --topic \(options.topics[0])
+                """)
+        }
+        let consumer = try Self.makeConsumer(options: options, brokers: brokers, logger: logger)
+        let supervisor = ConsumerSupervisor(
+            consumer: consumer, maxMessages: options.maxMessages, statusInterval: options.output.statusInterval.duration,
+            logger: logger)
+        do {
+            let (stats, elapsed) = try await supervisor.run()
+            print(StatusFormatter.summary(stats, elapsed: elapsed))
+        } catch let error as SluiceError {
+            print(StatusFormatter.summary(consumer.statistics, elapsed: .zero))
+            throw CommandFailure.runtime(error.description)
+        }
+        withExtendedLifetime(embedded) {}
+    }
+
+    /// Builds the handler and the consumer; bad handler names, options or properties are usage errors.
+    static func makeConsumer(options: ConsumerOptions, brokers: [String], logger: Logger) throws -> SluiceConsumer {
+        let registry = SluiceApp.current.handlers
+        do {
+            let setup = HandlerSetup(
+                options: try HandlerOptions(parsing: options.handlerOptions), brokers: brokers,
+                outputTopic: options.outputTopic, kafkaProperties: try options.parsedKafkaProperties(), logger: logger)
+            let configuration = try options.configuration(brokers: brokers)
+            try configuration.validate()
+            let handler = try registry.make(options.handler, setup: setup)
+            switch handler.kind {
+            case .sync(let handler):
+                return try SluiceConsumer(configuration: configuration, handler: handler, logger: logger)
+            case .async(let handler):
+                return try SluiceConsumer(configuration: configuration, asyncHandler: handler, logger: logger)
+            }
+        } catch let error as HandlerOptions.Error {
+            throw CommandFailure.usage(error.description)
+        } catch let error as SluiceError {
+            throw CommandFailure.usage(error.description)
+        } catch let error as KafkaError {
+            throw CommandFailure.usage("invalid Kafka configuration: \(error)")
+        }
+    }
+}

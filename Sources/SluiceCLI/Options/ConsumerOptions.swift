@@ -1,0 +1,127 @@
+internal import ArgumentParser
+internal import Logging
+internal import Sluice
+
+/// The options of `sluice run` (and the consumer part of `sluice demo`).
+struct ConsumerOptions: ParsableArguments {
+    @Option(help: "Kafka brokers, host:port[,host:port…]. Without it, an embedded broker is started. (env: SLUICE_BROKERS)")
+    var brokers: String?
+
+    @Option(help: "Consumer group id. (env: SLUICE_GROUP)")
+    var group: String = "sluice"
+
+    @Option(name: .customLong("topic"), help: "Topic to consume; repeat for several. (env: SLUICE_TOPIC, comma-separated)")
+    var topics: [String] = []
+
+    @Option(help: "Handler to run (see the list below). (env: SLUICE_HANDLER)")
+    var handler: String
+
+    @Option(help: "Worker threads for synchronous handlers. (env: SLUICE_WORKERS)")
+    var workers: Int = SluiceConfiguration.defaultWorkers
+
+    @Option(name: .customLong("max-in-flight"), help: "Most messages admitted and not yet done. (env: SLUICE_MAX_IN_FLIGHT)")
+    var maxInFlight: Int = 1_000
+
+    @Option(name: .customLong("max-in-flight-bytes"), help: "Most key+value bytes in flight, e.g. 64MiB. (env: SLUICE_MAX_IN_FLIGHT_BYTES)")
+    var maxInFlightBytes: ByteSize = ByteSize(bytes: 64 << 20)
+
+    @Option(help: "unordered | key | partition. (env: SLUICE_ORDERING)")
+    var ordering: OrderingMode = .key
+
+    @Option(name: .customLong("handler-option"), help: "key=value given to the handler; repeatable. (env: SLUICE_HANDLER_OPTION, ';'-separated)")
+    var handlerOptions: [String] = []
+
+    @Option(
+        name: [.customShort("X", allowingJoined: true), .customLong("kafka-property")],
+        help: "Any librdkafka property as key=value; repeatable. (env: SLUICE_KAFKA_PROPERTY, ';'-separated)")
+    var kafkaProperties: [String] = []
+
+    @Option(name: .customLong("max-messages"), help: "Exit 0 once this many messages are handled and committed. (env: SLUICE_MAX_MESSAGES)")
+    var maxMessages: Int?
+
+    @Option(name: .customLong("output-topic"), help: "Topic written by handlers that produce (forward). (env: SLUICE_OUTPUT_TOPIC)")
+    var outputTopic: String?
+
+    @Option(name: .customLong("on-failure"), help: "stop | skip: what a handler failure leads to. (env: SLUICE_ON_FAILURE)")
+    var onFailure: FailurePolicy = .stop
+
+    @Option(help: "eager | cooperative-sticky partition assignment. (env: SLUICE_ASSIGNMENT)")
+    var assignment: String = "eager"
+
+    @Option(name: .customLong("commit-interval"), help: "How often completed offsets are committed. (env: SLUICE_COMMIT_INTERVAL)")
+    var commitInterval: DurationArgument = DurationArgument(.seconds(1))
+
+    @Option(name: .customLong("drain-timeout"), help: "Longest wait for in-flight handlers on revocation and stop. (env: SLUICE_DRAIN_TIMEOUT)")
+    var drainTimeout: DurationArgument = DurationArgument(.seconds(30))
+
+    @Option(name: .customLong("pause-threshold"), help: "Window full this long pauses the partitions. (env: SLUICE_PAUSE_THRESHOLD)")
+    var pauseThreshold: DurationArgument = DurationArgument(.seconds(3))
+
+    @Option(name: .customLong("embedded-partitions"), help: "Partitions of each topic on the embedded broker (without --brokers). (env: SLUICE_EMBEDDED_PARTITIONS)")
+    var embeddedPartitions: Int = 8
+
+    @OptionGroup var output: OutputOptions
+
+    mutating func validate() throws {
+        guard !topics.isEmpty else { throw ValidationError("Missing expected argument '--topic <topic>'") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
+        guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1, got \(maxInFlight)") }
+        guard maxInFlightBytes.bytes >= 1 else { throw ValidationError("--max-in-flight-bytes must be at least 1 byte") }
+        if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1, got \(maxMessages)") }
+        guard ["eager", "cooperative-sticky"].contains(assignment) else {
+            throw ValidationError("--assignment must be eager or cooperative-sticky, got '\(assignment)'")
+        }
+        guard embeddedPartitions >= 1 else { throw ValidationError("--embedded-partitions must be at least 1") }
+        _ = try parsedKafkaProperties()
+    }
+
+    /// `-X` values as a dictionary.
+    func parsedKafkaProperties() throws -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in kafkaProperties {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("-X '\(pair)' is not of the form key=value")
+            }
+            result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        return result
+    }
+
+    /// The engine configuration these options describe.
+    func configuration(brokers: [String]) throws -> SluiceConfiguration {
+        var config = SluiceConfiguration(brokers: brokers, groupID: group, topics: topics)
+        config.workers = workers
+        config.maxInFlightMessages = maxInFlight
+        config.maxInFlightBytes = maxInFlightBytes.bytes
+        config.ordering = ordering
+        config.failurePolicy = onFailure
+        config.commitInterval = commitInterval.duration
+        config.drainTimeout = drainTimeout.duration
+        config.pauseThreshold = pauseThreshold.duration
+        config.kafka.assignment = assignment == "cooperative-sticky" ? .cooperativeSticky : .eager
+        config.kafka.common.properties = try parsedKafkaProperties()
+        return config
+    }
+}
+
+/// Logging and progress options shared by long-running commands.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .customLong("log-level"), help: "trace | debug | info | notice | warning | error | critical. (env: SLUICE_LOG_LEVEL)")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("status-interval"), help: "Seconds between status lines; 0 turns them off. (env: SLUICE_STATUS_INTERVAL)")
+    var statusInterval: DurationArgument = DurationArgument(.seconds(1))
+
+    mutating func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
+        }
+    }
+
+    /// A logger at the chosen level, writing to standard error.
+    func makeLogger(label: String = "sluice") -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}

@@ -1,0 +1,121 @@
+public import Logging
+public import Sluice
+
+/// A handler ready to run: synchronous (CPU-bound, worker threads) or asynchronous (I/O-bound).
+public struct RegisteredHandler: Sendable {
+    enum Kind: Sendable {
+        case sync(any MessageHandler)
+        case async(any AsyncMessageHandler)
+    }
+
+    let kind: Kind
+
+    /// A synchronous, CPU-bound handler.
+    public static func sync(_ handler: some MessageHandler) -> RegisteredHandler {
+        RegisteredHandler(kind: .sync(handler))
+    }
+
+    /// An asynchronous, I/O-bound handler.
+    public static func async(_ handler: some AsyncMessageHandler) -> RegisteredHandler {
+        RegisteredHandler(kind: .async(handler))
+    }
+}
+
+/// What a handler factory gets: its options and the means to reach Kafka.
+public struct HandlerSetup: Sendable {
+    /// The `--handler-option key=value` settings.
+    public var options: HandlerOptions
+    /// The brokers the consumer reads from.
+    public var brokers: [String]
+    /// `--output-topic`, for handlers that write.
+    public var outputTopic: String?
+    /// `-X` properties, for producers the handler creates.
+    public var kafkaProperties: [String: String]
+    /// The runner's logger.
+    public var logger: Logger
+
+    /// Creates a setup (for tests of factories).
+    public init(
+        options: HandlerOptions = HandlerOptions(), brokers: [String] = [], outputTopic: String? = nil,
+        kafkaProperties: [String: String] = [:], logger: Logger = Logger(label: "sluice")
+    ) {
+        self.options = options
+        self.brokers = brokers
+        self.outputTopic = outputTopic
+        self.kafkaProperties = kafkaProperties
+        self.logger = logger
+    }
+
+    /// `--output-topic`, or an error that names the handler needing it.
+    public func requireOutputTopic(for handler: String) throws -> String {
+        guard let outputTopic, !outputTopic.isEmpty else {
+            throw HandlerOptions.Error(description: "handler '\(handler)' needs --output-topic")
+        }
+        return outputTopic
+    }
+
+    /// A producer on the same brokers with the same `-X` properties (those that apply to producers).
+    public func makeProducer() throws -> KafkaProducer {
+        var config = KafkaProducerConfiguration(bootstrapServers: brokers)
+        config.linger = .milliseconds(2)
+        for (key, value) in kafkaProperties where !Self.consumerOnlyPrefixes.contains(where: key.hasPrefix) {
+            config.common.properties[key] = value
+        }
+        return try KafkaProducer(configuration: config, logger: logger)
+    }
+
+    private static let consumerOnlyPrefixes = [
+        "group.", "fetch.", "queued.", "enable.auto.", "auto.", "session.timeout", "max.poll", "partition.assignment",
+        "heartbeat.", "isolation.level", "check.crcs", "enable.partition.eof",
+    ]
+}
+
+/// Handler factories by name: what `--handler NAME` chooses from.
+///
+/// An application registers its handlers and hands the registry to ``SluiceApp``:
+///
+/// ```swift
+/// var handlers = HandlerRegistry.builtIn
+/// handlers.register("score", summary: "scores an order") { setup in
+///     .sync(ScoreHandler(threshold: try setup.options.int("threshold", default: 10)))
+/// }
+/// await SluiceApp(handlers: handlers).main()
+/// ```
+public struct HandlerRegistry: Sendable {
+    /// Makes a handler from its setup; throws for bad options.
+    public typealias Factory = @Sendable (HandlerSetup) throws -> RegisteredHandler
+
+    struct Entry: Sendable {
+        var summary: String
+        var factory: Factory
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+
+    /// An empty registry.
+    public init() {}
+
+    /// Registers (or replaces) a handler factory under `name`.
+    public mutating func register(_ name: String, summary: String, factory: @escaping Factory) {
+        entries[name] = Entry(summary: summary, factory: factory)
+    }
+
+    /// The registered names, sorted.
+    public var names: [String] { entries.keys.sorted() }
+
+    /// `name — summary` lines for `--help` and errors.
+    public var listing: String {
+        names.map { "  \($0) — \(entries[$0]!.summary)" }.joined(separator: "\n")
+    }
+
+    /// Makes the handler registered as `name`.
+    /// - Throws: ``HandlerOptions/Error`` listing the known handlers when `name` is unknown, or
+    ///   the factory's error for bad options.
+    public func make(_ name: String, setup: HandlerSetup) throws -> RegisteredHandler {
+        guard let entry = entries[name] else {
+            throw HandlerOptions.Error(
+                description: "unknown handler '\(name)'; known handlers: \(names.joined(separator: ", "))")
+        }
+        return try entry.factory(setup)
+    }
+}

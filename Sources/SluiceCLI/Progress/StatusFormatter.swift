@@ -1,0 +1,81 @@
+internal import Foundation
+public import Sluice
+
+/// Turns statistics into the periodic status line and the final summary.
+public enum StatusFormatter {
+    /// One status line from two snapshots, e.g.
+    /// `consumed 120.0k (41.2k/s) · handled 119.8k (41.0k/s) · in flight 212 (21.2 KB) · lag 3.1k · commits 12`.
+    public static func line(previous: SluiceStatistics, current: SluiceStatistics) -> String {
+        let seconds = max(0.001, previous.takenAt.duration(to: current.takenAt).seconds)
+        let consumedRate = Double(current.consumed - previous.consumed) / seconds
+        let handledRate = Double(current.completed - previous.completed) / seconds
+        var parts = [
+            "consumed \(count(current.consumed)) (\(count(consumedRate))/s)",
+            "handled \(count(current.completed)) (\(count(handledRate))/s)",
+            "in flight \(current.inFlightMessages) (\(bytes(current.inFlightBytes)))",
+            "lag \(count(current.totalLag))",
+            "commits \(current.commits)",
+        ]
+        if current.failed > 0 { parts.append("failed \(count(current.failed))") }
+        if current.isPaused { parts.append("PAUSED (window full)") }
+        return parts.joined(separator: " · ")
+    }
+
+    /// The summary printed when a run ends.
+    public static func summary(_ stats: SluiceStatistics, elapsed: Duration, endOffsets: [TopicPartition: Int64]? = nil) -> String {
+        let seconds = max(0.001, elapsed.seconds)
+        var lines = [
+            "handled    \(stats.completed) messages in \(String(format: "%.1f", seconds)) s; \(count(stats.handledPerSecond ?? 0))/s from first message to last",
+            "consumed   \(stats.consumed), failed \(stats.failed), commits \(stats.commits) (\(stats.commitFailures) failed), rebalances \(stats.rebalances), pauses \(stats.pauses)",
+        ]
+        if let p50 = stats.latency.percentile(0.5), let p99 = stats.latency.percentile(0.99) {
+            lines.append("latency    poll → done p50 \(format(p50)), p99 \(format(p99)), max \(format(stats.latency.max))")
+        }
+        if let endOffsets {
+            let mismatched = endOffsets.keys.sorted().filter { tp in
+                stats.partitions.first { $0.topicPartition == tp }?.committed != endOffsets[tp]
+            }
+            let committed = stats.partitions.compactMap(\.committed).reduce(0, +)
+            let end = endOffsets.values.reduce(0, +)
+            lines.append(mismatched.isEmpty
+                ? "committed  \(committed) = end offsets \(end) on all \(endOffsets.count) partitions"
+                : "committed  \(committed) of end offsets \(end); behind on \(mismatched.map(\.description).joined(separator: ", "))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// 1234 → `1.2k`, 1234567 → `1.23M`.
+    static func count<N: BinaryInteger>(_ value: N) -> String { count(Double(value)) }
+
+    static func count(_ value: Double) -> String {
+        switch abs(value) {
+        case 1_000_000...: String(format: "%.2fM", value / 1_000_000)
+        case 10_000...: String(format: "%.1fk", value / 1_000)
+        default: String(format: "%.0f", value)
+        }
+    }
+
+    static func bytes(_ value: Int) -> String {
+        switch value {
+        case (1 << 20)...: String(format: "%.1f MB", Double(value) / Double(1 << 20))
+        case (1 << 10)...: String(format: "%.1f KB", Double(value) / Double(1 << 10))
+        default: "\(value) B"
+        }
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let seconds = duration.seconds
+        switch seconds {
+        case 1...: return String(format: "%.2f s", seconds)
+        case 0.001...: return String(format: "%.1f ms", seconds * 1_000)
+        default: return String(format: "%.0f µs", seconds * 1_000_000)
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,33 @@
+import Sluice
+import Testing
+
+struct LatencyHistogramTests {
+    @Test func emptyHistogramHasNoPercentiles() {
+        #expect(LatencyHistogram().percentile(0.5) == nil)
+    }
+
+    @Test func percentilesAreWithinSixPercent() {
+        var histogram = LatencyHistogram()
+        for micros in 1...1_000 { histogram.record(.microseconds(micros)) }
+        #expect(histogram.count == 1_000)
+        let p50 = histogram.percentile(0.5)!
+        let p99 = histogram.percentile(0.99)!
+        #expect(p50 >= .microseconds(500) && p50 <= .microseconds(530))
+        #expect(p99 >= .microseconds(990) && p99 <= .microseconds(1_000))
+        #expect(histogram.percentile(1.0) == .microseconds(1_000))
+    }
+
+    @Test func smallAndLargeValuesLandInOrder() {
+        var histogram = LatencyHistogram()
+        histogram.record(.nanoseconds(3))
+        histogram.record(.seconds(90))
+        #expect(histogram.percentile(0.5) == .nanoseconds(3))
+        #expect(histogram.percentile(1.0) == .seconds(90))
+        var other = LatencyHistogram()
+        other.record(.milliseconds(1))
+        histogram.merge(other)
+        #expect(histogram.count == 3)
+        let median = histogram.percentile(0.5)!
+        #expect(median >= .microseconds(1_000) && median <= .microseconds(1_063))
+    }
+}
