@@ -82,6 +82,27 @@ let package = Package(
             dependencies: ["SluiceCLI"]
         ),
 
+        // MARK: Examples (each a small runnable application with a README)
+
+        .executableTarget(
+            name: "example-cpu-hashing",
+            dependencies: ["SluiceCLI", "Sluice"],
+            path: "examples/cpu-hashing",
+            exclude: ["README.md"]
+        ),
+        .executableTarget(
+            name: "example-json-enrichment",
+            dependencies: ["SluiceCLI", "Sluice"],
+            path: "examples/json-enrichment",
+            exclude: ["README.md"]
+        ),
+        .executableTarget(
+            name: "example-failure-handling",
+            dependencies: ["SluiceCLI", "Sluice"],
+            path: "examples/failure-handling",
+            exclude: ["README.md"]
+        ),
+
         // MARK: Benchmarks (executables that print figures; never timed assertions in tests)
 
         .executableTarget(
