@@ -16,7 +16,7 @@ struct DemoCommand: AsyncParsableCommand {
     var workers: Int = SluiceConfiguration.defaultWorkers
 
     @Option(help: "Partitions of the orders topic. (env: SLUICE_PARTITIONS)")
-    var partitions: Int = 8
+    var partitions: Int = 16
 
     @OptionGroup var output: OutputOptions
 
