@@ -4,6 +4,12 @@ internal import Logging
 internal import Sluice
 internal import UnixSignals
 
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// `sluice dev-broker`: keeps an embedded Kafka broker up for other processes on this machine.
 struct DevBrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +62,12 @@ struct DevBrokerCommand: AsyncParsableCommand {
             // Write then rename, so a reader never sees half an address.
             let temporary = bootstrapFile + ".tmp"
             try Data((broker.bootstrapServers + "\n").utf8).write(to: URL(fileURLWithPath: temporary))
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: bootstrapFile), withItemAt: URL(fileURLWithPath: temporary))
+            // rename(2), not FileManager.replaceItemAt: the latter fails on Linux when the file does not exist yet.
+            guard rename(temporary, bootstrapFile) == 0 else {
+                let reason = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw CommandFailure.runtime("cannot write --bootstrap-file \(bootstrapFile): \(reason)")
+            }
         }
         print("bootstrap: \(broker.bootstrapServers)")
         for topic in try parsedTopics() { print("topic: \(topic.name) (\(topic.partitions) partitions)") }
