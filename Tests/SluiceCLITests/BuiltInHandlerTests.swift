@@ -1,0 +1,45 @@
+import Foundation
+import Sluice
+import SluiceCLI
+import Testing
+
+struct BuiltInHandlerTests {
+    private func message(_ value: String, offset: Int64 = 17) -> KafkaMessage {
+        KafkaMessage(topic: "orders", partition: 2, offset: offset, key: Array("k".utf8), value: Array(value.utf8))
+    }
+
+    @Test func spinBurnsAtLeastTheCPUTimeAsked() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        try SpinHandler(micros: 20_000).handle(message("x"), context: HandlerContext())
+        // Thread CPU time never runs ahead of wall time; no upper bound (the machine may be busy).
+        #expect(started.duration(to: clock.now) >= .milliseconds(20))
+    }
+
+    @Test func spinOfZeroReturnsAtOnce() {
+        let clock = ContinuousClock()
+        let started = clock.now
+        SpinHandler.spin(micros: 0)
+        #expect(started.duration(to: clock.now) < .seconds(1))
+    }
+
+    @Test func sha256MatchesTheStandardTestVector() {
+        let hex = SHA256Handler.digest(Array("abc".utf8), rounds: 1).map { String(format: "%02x", $0) }.joined()
+        #expect(hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func sha256RoundsChainTheDigest() {
+        let payload = Array("abc".utf8)
+        let one = SHA256Handler.digest(payload, rounds: 1)
+        let three = SHA256Handler.digest(payload, rounds: 3)
+        #expect(three.count == 32)
+        #expect(three != one)
+        #expect(three == SHA256Handler.digest(payload, rounds: 3))
+        #expect(SHA256Handler.digest(payload, rounds: 0) == one)
+    }
+
+    @Test func noopAndSha256HandleAnyPayload() throws {
+        try NoopHandler().handle(message(""), context: HandlerContext())
+        try SHA256Handler(rounds: 2).handle(message("anything"), context: HandlerContext())
+    }
+}

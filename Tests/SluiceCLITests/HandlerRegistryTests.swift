@@ -1,0 +1,53 @@
+import Sluice
+import SluiceCLI
+import Testing
+
+struct HandlerRegistryTests {
+    /// The factory's error for `name` with `options`, as text; nil when it made a handler.
+    private func error(making name: String, options: [String: String] = [:], outputTopic: String? = nil) -> String? {
+        do {
+            _ = try HandlerRegistry.builtIn.make(name, setup: HandlerSetup(options: HandlerOptions(options), outputTopic: outputTopic))
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func builtInNamesAreSortedAndListed() {
+        #expect(HandlerRegistry.builtIn.names == ["forward", "noop", "score-orders", "sha256", "spin"])
+        let listing = HandlerRegistry.builtIn.listing
+        #expect(listing.split(separator: "\n").count == 5)
+        #expect(listing.contains("  spin — busy-spins"))
+    }
+
+    @Test func unknownNameListsTheKnownHandlers() {
+        #expect(error(making: "nope") == "unknown handler 'nope'; known handlers: forward, noop, score-orders, sha256, spin")
+    }
+
+    @Test(arguments: ["noop", "spin", "sha256", "score-orders"])
+    func builtInsMakeWithDefaultOptions(name: String) {
+        #expect(error(making: name) == nil)
+    }
+
+    @Test(arguments: [
+        ("spin", ["micros": "fast"], "handler option micros=fast: 'fast' is not an integer"),
+        ("spin", ["micros": "-5"], "handler option micros=-5 must not be negative"),
+        ("sha256", ["rounds": "0"], "handler option rounds=0 must be at least 1"),
+        ("score-orders", ["rounds": "x"], "handler option rounds=x: 'x' is not an integer"),
+        ("forward", [:], "handler 'forward' needs --output-topic"),
+    ])
+    func factoriesRejectBadOptionsNamingThem(name: String, options: [String: String], message: String) {
+        #expect(error(making: name, options: options) == message)
+    }
+
+    @Test func registeringReplacesAndAddsHandlers() throws {
+        var registry = HandlerRegistry.builtIn
+        registry.register("noop", summary: "replaced") { _ in .sync(SpinHandler(micros: 1)) }
+        registry.register("custom", summary: "mine") { setup in
+            .sync(SpinHandler(micros: try setup.options.int("micros", default: 1)))
+        }
+        #expect(registry.names == ["custom", "forward", "noop", "score-orders", "sha256", "spin"])
+        #expect(registry.listing.contains("  noop — replaced"))
+        _ = try registry.make("custom", setup: HandlerSetup(options: HandlerOptions(["micros": "3"])))
+    }
+}

@@ -1,0 +1,68 @@
+import Sluice
+import SluiceCLI
+import Testing
+
+struct StatusFormatterTests {
+    /// A zero snapshot from a consumer that never ran (it connects nowhere until `run()`).
+    private func emptyStatistics() throws -> SluiceStatistics {
+        let consumer = try SluiceConsumer(
+            configuration: SluiceConfiguration(brokers: ["127.0.0.1:1"], groupID: "g", topics: ["t"]), handler: NoopHandler())
+        return consumer.statistics
+    }
+
+    @Test func lineShowsCountsRatesWindowLagAndCommits() throws {
+        let previous = try emptyStatistics()
+        var current = previous
+        current.takenAt = previous.takenAt.advanced(by: .seconds(2))
+        current.consumed = 120_000
+        current.completed = 119_800
+        current.inFlightMessages = 212
+        current.inFlightBytes = 21_700
+        current.commits = 12
+        let line = StatusFormatter.line(previous: previous, current: current)
+        #expect(line == "consumed 120.0k (60.0k/s) · handled 119.8k (59.9k/s) · in flight 212 (21.2 KB) · lag 0 · commits 12")
+    }
+
+    @Test func lineAddsFailuresAndAPausedWindow() throws {
+        let previous = try emptyStatistics()
+        var current = previous
+        current.takenAt = previous.takenAt.advanced(by: .seconds(1))
+        current.failed = 3
+        current.isPaused = true
+        let line = StatusFormatter.line(previous: previous, current: current)
+        #expect(line.hasSuffix("· failed 3 · PAUSED (window full)"))
+        #expect(!StatusFormatter.line(previous: previous, current: previous).contains("failed"))
+    }
+
+    @Test func summaryReportsHandledCountsLatencyAndFailures() throws {
+        var stats = try emptyStatistics()
+        stats.completed = 5_000
+        stats.consumed = 5_010
+        stats.failed = 2
+        stats.commits = 7
+        stats.commitFailures = 1
+        stats.rebalances = 1
+        stats.firstAdmittedAt = stats.takenAt
+        stats.lastCompletedAt = stats.takenAt.advanced(by: .seconds(2))
+        for micros in [500, 1_000, 2_000, 40_000] { stats.latency.record(.microseconds(micros)) }
+        let lines = StatusFormatter.summary(stats, elapsed: .seconds(4)).split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[0] == "handled    5000 messages in 4.0 s; 2500/s from first message to last")
+        #expect(lines[1] == "consumed   5010, failed 2, commits 7 (1 failed), rebalances 1, pauses 0")
+        #expect(lines[2].hasPrefix("latency    poll → done p50 "))
+        #expect(lines[2].contains("max 40.0 ms"))
+    }
+
+    @Test func summaryWithoutLatencyOmitsThatLine() throws {
+        let lines = StatusFormatter.summary(try emptyStatistics(), elapsed: .zero).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix("handled    0 messages"))
+    }
+
+    @Test func summaryNamesPartitionsWhoseCommitIsBehindTheEndOffsets() throws {
+        let stats = try emptyStatistics()
+        let end = [TopicPartition(topic: "t", partition: 1): Int64(10), TopicPartition(topic: "t", partition: 0): 5]
+        let summary = StatusFormatter.summary(stats, elapsed: .seconds(1), endOffsets: end)
+        #expect(summary.hasSuffix("committed  0 of end offsets 15; behind on t[0], t[1]"))
+    }
+}

@@ -1,0 +1,74 @@
+import Sluice
+import SluiceCLI
+import Testing
+
+/// Bad command lines end with a message naming what is wrong, and exit 64 (EX_USAGE).
+extension ProcessTests {
+    @Suite struct UsageErrors {
+        /// Arguments of `sluice run` that reach no broker (port 1 refuses at once).
+        static let run = ["run", "--brokers", "127.0.0.1:1", "--topic", "t"]
+
+        @Test func unknownHandlerListsTheKnownOnes() async throws {
+            let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "nope"])
+            #expect(code == 64)
+            let message = process.stderr.joined(separator: "\n")
+            #expect(message.contains("unknown handler 'nope'"), "\(process.transcript)")
+            #expect(message.contains("noop, score-orders, sha256, spin"), "\(process.transcript)")
+        }
+
+        @Test(arguments: [
+            (["--max-in-flight-bytes", "12XB"], "--max-in-flight-bytes", "12XB"),
+            (["--max-in-flight", "abc"], "--max-in-flight", "abc"),
+            (["--ordering", "sideways"], "--ordering", "sideways"),
+            (["--commit-interval", "soon"], "--commit-interval", "soon"),
+            (["--handler-option", "micros"], "handler option", "micros"),
+        ])
+        func malformedValueNamesTheFlagAndTheValue(arguments: [String], flag: String, value: String) async throws {
+            let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin"] + arguments)
+            #expect(code == 64, "\(process.transcript)")
+            let message = process.stderr.joined(separator: "\n")
+            #expect(message.contains(flag), "\(process.transcript)")
+            #expect(message.contains("'\(value)'"), "\(process.transcript)")
+        }
+
+        @Test func unknownKafkaPropertyCarriesLibrdkafkasMessage() async throws {
+            let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "noop", "-X", "foo.bar=1"])
+            #expect(code == 64)
+            let message = process.stderr.joined(separator: "\n")
+            #expect(message.contains("No such configuration property: \"foo.bar\""), "\(process.transcript)")
+        }
+
+        @Test func badHandlerOptionValueNamesTheOption() async throws {
+            let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin", "--handler-option", "micros=fast"])
+            #expect(code == 64)
+            #expect(process.stderr.joined().contains("handler option micros=fast"), "\(process.transcript)")
+        }
+
+        @Test(arguments: [
+            ["run", "--brokers", "127.0.0.1:1", "--topic", "t", "--handler", "nope"],
+            ["run", "--brokers", "127.0.0.1:1", "--topic", "t", "--handler", "noop", "-X", "foo.bar=1"],
+            ["run", "--brokers", "127.0.0.1:1", "--topic", "t", "--handler", "noop", "--ordering", "sideways"],
+            ["run", "--brokers", "127.0.0.1:1", "--handler", "noop"],
+            ["produce", "--brokers", "127.0.0.1:1", "--topic", "t", "-X", "foo.bar=1"],
+            ["frobnicate"],
+        ])
+        func inProcessRunReturnsTheUsageExitCode(arguments: [String]) async {
+            let code = await SluiceApp(handlers: .builtIn).run(arguments: arguments)
+            #expect(code == 64)
+        }
+
+        @Test func anApplicationsOwnHandlersAreTheOnesListed() async throws {
+            var handlers = HandlerRegistry()
+            handlers.register("mine", summary: "an application's handler") { _ in .sync(NoopHandler()) }
+            var message: String?
+            do {
+                _ = try handlers.make("noop", setup: HandlerSetup())
+            } catch {
+                message = "\(error)"
+            }
+            #expect(message == "unknown handler 'noop'; known handlers: mine")
+            let code = await SluiceApp(handlers: handlers).run(arguments: Self.run + ["--handler", "spin"])
+            #expect(code == 64)
+        }
+    }
+}
