@@ -57,6 +57,21 @@ extension ProcessTests {
             #expect(code == 64)
         }
 
+        /// An application's own factory error, not one of SluiceCLI's types.
+        struct NoModel: Error {}
+
+        @Test func anApplicationsFactoryErrorsAreUsageErrors() async {
+            var handlers = HandlerRegistry()
+            handlers.register("strict", summary: "rejects its options") { setup in
+                let level = try setup.options.int("level", default: 1)
+                guard level <= 3 else { throw HandlerOptions.Error(description: "handler option level=\(level) must be at most 3") }
+                throw NoModel()
+            }
+            let app = SluiceApp(handlers: handlers)
+            #expect(await app.run(arguments: Self.run + ["--handler", "strict", "--handler-option", "level=9"]) == 64)
+            #expect(await app.run(arguments: Self.run + ["--handler", "strict"]) == 64)
+        }
+
         @Test func anApplicationsOwnHandlersAreTheOnesListed() async throws {
             var handlers = HandlerRegistry()
             handlers.register("mine", summary: "an application's handler") { _ in .sync(NoopHandler()) }

@@ -69,6 +69,11 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure.usage(error.description)
         } catch let error as KafkaError {
             throw CommandFailure.usage("invalid Kafka configuration: \(error)")
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            // Any other error of an application's factory: its options cannot make a handler.
+            throw CommandFailure.usage("handler '\(options.handler)': \(error)")
         }
     }
 }

@@ -9,6 +9,11 @@ public struct HandlerOptions: Sendable, Hashable {
     public struct Error: Swift.Error, Sendable, CustomStringConvertible {
         /// What is wrong.
         public var description: String
+
+        /// An error with a sentence naming the option and the value, for an application's factories.
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// The options by key; the last of repeated keys wins.
