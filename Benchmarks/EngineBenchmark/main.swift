@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 // sluice-engine-bench: measures, in one run against one embedded broker, a raw librdkafka poll
 // loop (the ceiling), Sluice with a no-op handler, and Sluice with CPU-bound handlers that
 // busy-spin a fixed amount of thread CPU time, plus the CPU an idle consumer uses.

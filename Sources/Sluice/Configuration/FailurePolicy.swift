@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// What the consumer does with a message whose handler threw.
 ///
 /// Whatever the policy, a failed message's offset is never committed unless the policy says the

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// Configuration of a ``SluiceConsumer``: where to read, how much to run at once, and how to commit.
 ///
 /// Every setting states its default. Kafka client settings, including any librdkafka property,

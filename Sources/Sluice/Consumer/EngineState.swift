@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// Everything the poll thread and the completing threads share, kept behind one lock by
 /// ``ConsumerEngine``. A plain value: each method is a step of the engine's state machine and
 /// returns what the caller must do once the lock is released.

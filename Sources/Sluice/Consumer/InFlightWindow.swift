@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// The in-flight window: how many messages, and how many bytes, are admitted and not yet done.
 ///
 /// A plain value kept inside the engine's state lock, so admitting and completing a message costs

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// One admitted message on its way through the engine.
 struct InFlightWork: Sendable {
     /// The message as the handler sees it.

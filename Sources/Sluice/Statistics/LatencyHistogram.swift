@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// A compact histogram of durations with about 6% relative error, for latency percentiles.
 ///
 /// Buckets are powers of two split into 16 linear sub-buckets (the HdrHistogram idea at low

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// A snapshot of a running consumer: what it read, handled and committed, and how far behind it is.
 ///
 /// Read it as often as you like (``SluiceConsumer/statistics``); counters only grow, so rates are

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// Settings shared by every Kafka client: where the cluster is, who the client is, and any
 /// librdkafka property passed through as is.
 ///

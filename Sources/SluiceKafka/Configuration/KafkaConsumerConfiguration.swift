@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// Configuration of a ``KafkaConsumer`` in a consumer group.
 ///
 /// Each typed setting names the librdkafka property it sets and its default. Sluice's defaults

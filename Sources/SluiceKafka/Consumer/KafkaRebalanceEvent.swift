@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// A change of a consumer's partition assignment, delivered to the rebalance hook *before* the
 /// change is applied, on the thread that polls.
 ///

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// A Kafka protocol request type, for injecting errors into the ``EmbeddedBroker``.
 public struct KafkaAPIKey: Hashable, Sendable, CustomStringConvertible {
     /// The protocol's `ApiKey` number.

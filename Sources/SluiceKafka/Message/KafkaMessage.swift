@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// A message read from Kafka: an immutable value with its bytes copied out of librdkafka.
 ///
 /// It can also be built in Swift, which is how handler tests make input:

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 /// A partition of a topic: the unit of ordering, assignment and offsets in Kafka.
 ///
 /// ```swift

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 internal import CRdKafka
 
 /// Owns one `rd_kafka_conf_t` until `rd_kafka_new` takes it.
