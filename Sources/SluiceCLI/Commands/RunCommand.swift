@@ -37,11 +37,12 @@ struct RunCommand: AsyncParsableCommand {
         let supervisor = ConsumerSupervisor(
             consumer: consumer, maxMessages: options.maxMessages, statusInterval: options.output.statusInterval.duration,
             logger: logger)
+        let started = ContinuousClock.now
         do {
             let (stats, elapsed) = try await supervisor.run()
             print(StatusFormatter.summary(stats, elapsed: elapsed))
         } catch let error as SluiceError {
-            print(StatusFormatter.summary(consumer.statistics, elapsed: .zero))
+            print(StatusFormatter.summary(consumer.statistics, elapsed: started.duration(to: .now)))
             throw CommandFailure.runtime(error.description)
         }
         withExtendedLifetime(embedded) {}
