@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 // A CPU-bound application on Sluice: it registers its own handler, `proof-of-work`, next to the
 // built-in ones and gets the whole `sluice` command line (run, dev-broker, produce, demo) from
 // SluiceApp. Each message costs real CPU time, which Sluice spreads over its worker threads

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 // What happens when a handler fails. `validate-orders` decodes JSON order events and rejects
 // those it cannot parse (and, optionally, those over a limit); run it with `--on-failure stop`
 // (the default) or `--on-failure skip` to see what each policy commits.

@@ -1,3 +1,10 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
 // An I/O-bound pipeline stage on Sluice: it reads JSON order events (as `sluice produce --json`
 // writes them), computes each order's total and tier, and writes an enriched record to
 // `--output-topic`. A message counts as done, and its offset may be committed, only once the
