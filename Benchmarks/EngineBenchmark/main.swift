@@ -76,6 +76,9 @@ struct Row: Codable {
     var messagesPerSecond: Double
     var ratio: Double?
     var ratioTo: String?
+    /// Rate and ratio over the second half of the run (after librdkafka's initial prefetch).
+    var steadyMessagesPerSecond: Double?
+    var steadyRatio: Double?
 }
 
 let quiet: Logger = {
@@ -84,24 +87,37 @@ let quiet: Logger = {
     return logger
 }()
 
-/// Counts completions and remembers the first and the last.
+/// Counts completions and remembers the first, the middle and the last.
 final class Progress: Sendable {
-    private let state = Mutex<(count: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((0, nil, nil))
+    private struct State {
+        var count = 0
+        var first: ContinuousClock.Instant?
+        var middle: ContinuousClock.Instant?
+        var last: ContinuousClock.Instant?
+    }
+    private let state = Mutex(State())
+    private let target: Int
+    init(target: Int) { self.target = target }
     func tick() {
         let now = ContinuousClock.now
         state.withLock {
             $0.count += 1
             if $0.first == nil { $0.first = now }
+            if $0.count == target / 2 { $0.middle = now }
             $0.last = now
         }
     }
     var count: Int { state.withLock { $0.count } }
-    var seconds: Double {
-        state.withLock { s in
-            guard let first = s.first, let last = s.last else { return 0 }
-            let d = first.duration(to: last)
-            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        }
+    /// Seconds from the first completion to the `target`-th (the last one counted).
+    var seconds: Double { state.withLock { s in Self.seconds(s.first, s.last) } }
+    /// Rate over the second half: librdkafka's initial prefetch of the backlog is over by then.
+    var steadyRate: Double {
+        state.withLock { s in Double(target - target / 2) / max(Self.seconds(s.middle, s.last), 1e-9) }
+    }
+    private static func seconds(_ from: ContinuousClock.Instant?, _ to: ContinuousClock.Instant?) -> Double {
+        guard let from, let to else { return 0 }
+        let d = from.duration(to: to)
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
 
@@ -163,8 +179,8 @@ rows.append(Row(scenario: "raw librdkafka poll loop", messages: options.messages
 func runSluice(
     group: String, count: Int, workers: Int, ordering: OrderingMode, window: Int = 1_000,
     handler: @escaping @Sendable () -> Void
-) async throws -> (rate: Double, seconds: Double) {
-    let progress = Progress()
+) async throws -> (rate: Double, seconds: Double, steady: Double) {
+    let progress = Progress(target: count)
     var config = SluiceConfiguration(brokers: [broker.bootstrapServers], groupID: group, topics: [topic])
     config.kafka.fetchWaitMax = .milliseconds(10)
     config.workers = workers
@@ -176,23 +192,25 @@ func runSluice(
     try await waitUntil(timeout: .seconds(300)) { progress.count >= count }
     consumer.stop(immediately: true)
     try await task.value
-    return (Double(count) / progress.seconds, progress.seconds)
+    return (Double(count) / progress.seconds, progress.seconds, progress.steadyRate)
 }
 
 for ordering in [OrderingMode.unordered, .key, .partition] where options.scenarios.contains("noop") {
-    let (rate, seconds) = try await runSluice(group: "noop-\(ordering)", count: options.messages, workers: 2, ordering: ordering) {}
+    let (rate, seconds, steady) = try await runSluice(group: "noop-\(ordering)", count: options.messages, workers: 2, ordering: ordering) {}
     rows.append(Row(scenario: "sluice no-op, \(ordering), 2 workers", messages: options.messages, seconds: seconds,
-                    messagesPerSecond: rate, ratio: rate / ceiling, ratioTo: "ceiling"))
+                    messagesPerSecond: rate, ratio: rate / ceiling, ratioTo: "ceiling",
+                    steadyMessagesPerSecond: steady, steadyRatio: steady / ceiling))
 }
 
-for (micros, count) in [(100, 40_000), (1_000, 4_000)] where options.scenarios.contains("spin") {
+for (micros, count) in [(100, 100_000), (1_000, 10_000)] where options.scenarios.contains("spin") {
     for workers in [1, 2] {
-        let (rate, seconds) = try await runSluice(group: "spin-\(micros)-\(workers)", count: count, workers: workers, ordering: .unordered) {
+        let (rate, seconds, steady) = try await runSluice(group: "spin-\(micros)-\(workers)", count: count, workers: workers, ordering: .unordered) {
             spin(micros: micros)
         }
         let ideal = Double(workers) * 1_000_000 / Double(micros)
         rows.append(Row(scenario: "sluice spin \(micros) µs, \(workers) worker\(workers == 1 ? "" : "s")", messages: count, seconds: seconds,
-                        messagesPerSecond: rate, ratio: rate / ideal, ratioTo: "ideal workers/cost"))
+                        messagesPerSecond: rate, ratio: rate / ideal, ratioTo: "ideal workers/cost",
+                        steadyMessagesPerSecond: steady, steadyRatio: steady / ideal))
     }
 }
 
@@ -230,10 +248,13 @@ if options.json {
     print(String(decoding: try encoder.encode(report), as: UTF8.self))
 } else {
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    print(pad("scenario", 36) + pad("messages", 10) + pad("msg/s", 12) + "ratio")
+    print(pad("scenario", 36) + pad("messages", 10) + pad("msg/s", 10) + pad("ratio", 8) + pad("2nd half", 10) + pad("ratio", 8) + "of")
     for row in rows {
-        let ratio = row.ratio.map { String(format: "%.2f of %@", $0, row.ratioTo ?? "") } ?? "(ceiling)"
-        print(pad(row.scenario, 36) + pad("\(row.messages)", 10) + pad(String(format: "%.0f", row.messagesPerSecond), 12) + ratio)
+        let ratio = row.ratio.map { String(format: "%.2f", $0) } ?? "-"
+        let steady = row.steadyMessagesPerSecond.map { String(format: "%.0f", $0) } ?? "-"
+        let steadyRatio = row.steadyRatio.map { String(format: "%.2f", $0) } ?? "-"
+        print(pad(row.scenario, 36) + pad("\(row.messages)", 10) + pad(String(format: "%.0f", row.messagesPerSecond), 10)
+              + pad(ratio, 8) + pad(steady, 10) + pad(steadyRatio, 8) + (row.ratioTo ?? "(the ceiling)"))
     }
     print(String(format: "idle CPU over %d s: %.2f%% (broker alone: %.2f%%)", options.idleSeconds, consumerIdle, brokerIdle))
     print(String(format: "peak RSS: %.0f MB", report.peakRSSMegabytes))
