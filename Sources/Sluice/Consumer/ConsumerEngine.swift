@@ -34,7 +34,7 @@ final class ConsumerEngine: @unchecked Sendable {
     /// refills in bursts instead of waking for every completion.
     static let refillFraction = 0.9
     /// A chunk of cheap handler calls should keep a worker busy for about this long.
-    static let chunkTargetNanos = 50_000
+    static let chunkTargetNanos = 250_000
     /// The most messages handed to a worker at once.
     static let maxChunk = 128
 
