@@ -23,6 +23,12 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.output.makeLogger()
+        do {
+            // Checked before an embedded broker starts, so a typo costs nothing.
+            try SluiceApp.current.handlers.requireRegistered(options.handler)
+        } catch let error as HandlerOptions.Error {
+            throw CommandFailure.usage(error.description)
+        }
         var embedded: EmbeddedBroker?
         let brokers: [String]
         if let list = options.brokers {

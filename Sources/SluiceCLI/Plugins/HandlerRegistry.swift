@@ -119,10 +119,15 @@ public struct HandlerRegistry: Sendable {
     /// - Throws: ``HandlerOptions/Error`` listing the known handlers when `name` is unknown, or
     ///   the factory's error for bad options.
     public func make(_ name: String, setup: HandlerSetup) throws -> RegisteredHandler {
-        guard let entry = entries[name] else {
-            throw HandlerOptions.Error(
-                description: "unknown handler '\(name)'; known handlers: \(names.joined(separator: ", "))")
-        }
-        return try entry.factory(setup)
+        try requireRegistered(name)
+        return try entries[name]!.factory(setup)
+    }
+
+    /// Checks that `name` is registered.
+    /// - Throws: ``HandlerOptions/Error`` listing the known handlers when it is not.
+    public func requireRegistered(_ name: String) throws {
+        guard entries[name] == nil else { return }
+        throw HandlerOptions.Error(
+            description: "unknown handler '\(name)'; known handlers: \(names.joined(separator: ", "))")
     }
 }
