@@ -40,10 +40,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(name: .customLong("first-id"), help: "Id of the first message (ids are consecutive). (env: SLUICE_FIRST_ID)")
     var firstID: Int = 0
 
-    @Option(
-        name: [.customShort("X", allowingJoined: true), .customLong("kafka-property")],
-        help: "Any librdkafka producer property as key=value; repeatable. (env: SLUICE_KAFKA_PROPERTY)")
-    var kafkaProperties: [String] = []
+    @OptionGroup var kafka: KafkaPropertyOptions
 
     @OptionGroup var output: OutputOptions
 
@@ -51,18 +48,12 @@ struct ProduceCommand: AsyncParsableCommand {
         guard count >= 0 else { throw ValidationError("--count must not be negative, got \(count)") }
         guard keys >= 0 else { throw ValidationError("--keys must not be negative, got \(keys)") }
         guard rate >= 0 else { throw ValidationError("--rate must not be negative, got \(rate)") }
-        for pair in kafkaProperties where !pair.contains("=") || pair.hasPrefix("=") {
-            throw ValidationError("-X '\(pair)' is not of the form key=value")
-        }
     }
 
     func run() async throws {
         let logger = output.makeLogger()
-        var config = KafkaProducerConfiguration(bootstrapServers: brokers.split(separator: ",").map(String.init))
-        for pair in kafkaProperties {
-            let equals = pair.firstIndex(of: "=")!
-            config.common.properties[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-        }
+        let config = KafkaProducerConfiguration(
+            bootstrapServers: brokers.split(separator: ",").map(String.init), properties: try kafka.parsed())
         let producer: KafkaProducer
         do {
             producer = try KafkaProducer(configuration: config, logger: logger)

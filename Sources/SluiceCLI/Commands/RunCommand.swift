@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let setup = HandlerSetup(
                 options: try HandlerOptions(parsing: options.handlerOptions), brokers: brokers,
-                outputTopic: options.outputTopic, kafkaProperties: try options.parsedKafkaProperties(), logger: logger)
+                outputTopic: options.outputTopic, kafkaProperties: try options.kafka.parsed(), logger: logger)
             let configuration = try options.configuration(brokers: brokers)
             try configuration.validate()
             let handler = try registry.make(options.handler, setup: setup)

@@ -38,10 +38,7 @@ struct ConsumerOptions: ParsableArguments {
     @Option(name: .customLong("handler-option"), help: "key=value given to the handler; repeatable. (env: SLUICE_HANDLER_OPTION, ';'-separated)")
     var handlerOptions: [String] = []
 
-    @Option(
-        name: [.customShort("X", allowingJoined: true), .customLong("kafka-property")],
-        help: "Any librdkafka property as key=value; repeatable. (env: SLUICE_KAFKA_PROPERTY, ';'-separated)")
-    var kafkaProperties: [String] = []
+    @OptionGroup var kafka: KafkaPropertyOptions
 
     @Option(name: .customLong("max-messages"), help: "Exit 0 once this many messages are handled and committed. (env: SLUICE_MAX_MESSAGES)")
     var maxMessages: Int?
@@ -79,19 +76,6 @@ struct ConsumerOptions: ParsableArguments {
             throw ValidationError("--assignment must be eager or cooperative-sticky, got '\(assignment)'")
         }
         guard embeddedPartitions >= 1 else { throw ValidationError("--embedded-partitions must be at least 1") }
-        _ = try parsedKafkaProperties()
-    }
-
-    /// `-X` values as a dictionary.
-    func parsedKafkaProperties() throws -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in kafkaProperties {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("-X '\(pair)' is not of the form key=value")
-            }
-            result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-        }
-        return result
     }
 
     /// The engine configuration these options describe.
@@ -106,7 +90,7 @@ struct ConsumerOptions: ParsableArguments {
         config.drainTimeout = drainTimeout.duration
         config.pauseThreshold = pauseThreshold.duration
         config.kafka.assignment = assignment == "cooperative-sticky" ? .cooperativeSticky : .eager
-        config.kafka.common.properties = try parsedKafkaProperties()
+        config.kafka.common.properties = try kafka.parsed()
         return config
     }
 }

@@ -34,13 +34,8 @@ public struct HandlerOptions: Sendable, Hashable {
     /// Parses `key=value` strings.
     /// - Throws: ``Error`` for a string without `=` or with an empty key.
     public init(parsing pairs: [String]) throws {
-        var values: [String: String] = [:]
-        for pair in pairs {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw Error(description: "handler option '\(pair)' is not of the form key=value")
-            }
-            values[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-        }
+        let (values, malformed) = parseKeyValuePairs(pairs)
+        if let malformed { throw Error(description: "handler option '\(malformed)' is not of the form key=value") }
         self.values = values
     }
 
