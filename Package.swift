@@ -109,6 +109,7 @@ let package = Package(
             name: "sluice-engine-bench",
             dependencies: [
                 "Sluice",
+                "SluiceCLI",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/EngineBenchmark"

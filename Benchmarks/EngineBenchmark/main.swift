@@ -15,6 +15,7 @@
 import Foundation
 import Logging
 import Sluice
+import SluiceCLI
 import Synchronization
 
 #if canImport(Glibc)
@@ -40,17 +41,6 @@ struct Options {
             }
         }
     }
-}
-
-/// Busy-spins until this thread has used `micros` µs of CPU time.
-func spin(micros: Int) {
-    var start = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
-    let target = Int64(start.tv_sec) * 1_000_000_000 + Int64(start.tv_nsec) + Int64(micros) * 1_000
-    var now = timespec()
-    repeat {
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
-    } while Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) < target
 }
 
 func processCPUSeconds() -> Double {
@@ -205,7 +195,7 @@ for ordering in [OrderingMode.unordered, .key, .partition] where options.scenari
 for (micros, count) in [(100, 100_000), (1_000, 10_000)] where options.scenarios.contains("spin") {
     for workers in [1, 2] {
         let (rate, seconds, steady) = try await runSluice(group: "spin-\(micros)-\(workers)", count: count, workers: workers, ordering: .unordered) {
-            spin(micros: micros)
+            SpinHandler.spin(micros: micros)
         }
         let ideal = Double(workers) * 1_000_000 / Double(micros)
         rows.append(Row(scenario: "sluice spin \(micros) µs, \(workers) worker\(workers == 1 ? "" : "s")", messages: count, seconds: seconds,
