@@ -85,6 +85,7 @@ extension EngineIntegrationTests {
 
             var config = EngineFixture.configuration(broker: broker, group: group, topic: topic)
             config.failurePolicy = .skip
+            config.retry = .none
             config.workers = 2
             let throwing = (0..<total).filter { $0 % 500 == 7 }.count
             let started = try StartedConsumer.start(config) { message in

@@ -51,8 +51,22 @@ public struct SluiceConfiguration: Sendable {
     public var closeTimeout: Duration
     /// Longest wait for the brokers' first answer at start-up. Default: 10 s.
     public var connectTimeout: Duration
-    /// What happens to a message whose handler throws. Default: ``FailurePolicy/stop``.
+    /// How often a failed message is tried again, and how long each retry waits.
+    /// Default: 3 attempts, 100 ms doubling up to 10 s, ±20% jitter (``RetryPolicy``).
+    public var retry: RetryPolicy
+    /// What happens to a message whose handler still fails after its last attempt.
+    /// Default: ``FailurePolicy/stop``.
     public var failurePolicy: FailurePolicy
+    /// Limits on dead-lettering, beyond which the consumer stops instead (dead-letter policy only).
+    /// Default: at most 100 in a row and half of the last 1,000 messages.
+    public var deadLetterGuard: DeadLetterGuard
+    /// The producer that writes to the dead-letter topic. Default (`nil`): the consumer's brokers,
+    /// client id, and its `security.*`, `sasl.*`, `ssl.*` and `socket.*` properties.
+    public var deadLetterProducer: KafkaProducerConfiguration?
+    /// The longest a handler call may take before it counts as a failed attempt
+    /// (``HandlerTimeoutError``). An async handler is cancelled; a sync handler's thread stays
+    /// busy until it returns. Default: `nil`, no deadline.
+    public var handlerTimeout: Duration?
 
     /// Creates a configuration; every setting not given takes its documented default.
     public init(brokers: [String], groupID: String, topics: [String]) {
@@ -68,7 +82,11 @@ public struct SluiceConfiguration: Sendable {
         self.commitInterval = .seconds(1)
         self.closeTimeout = .seconds(10)
         self.connectTimeout = .seconds(10)
+        self.retry = RetryPolicy()
         self.failurePolicy = .stop
+        self.deadLetterGuard = DeadLetterGuard()
+        self.deadLetterProducer = nil
+        self.handlerTimeout = nil
     }
 
     /// The brokers, as `host:port`.
@@ -111,6 +129,12 @@ public struct SluiceConfiguration: Sendable {
         try require(maxInFlightBytes >= 1, "max in-flight bytes must be at least 1, got \(maxInFlightBytes)")
         try require(resumeFraction > 0 && resumeFraction <= 1, "resume fraction must be in (0, 1], got \(resumeFraction)")
         try require(commitInterval > .zero, "commit interval must be positive, got \(commitInterval)")
+        try retry.validate()
+        try failurePolicy.validate(topics: topics)
+        try deadLetterGuard.validate()
+        if let handlerTimeout {
+            try require(handlerTimeout > .zero, "the handler timeout must be positive, got \(handlerTimeout)")
+        }
         let maxPoll = effectiveMaxPollInterval
         try require(
             pauseThreshold > .zero && pauseThreshold * 2 <= maxPoll,
@@ -130,6 +154,21 @@ public struct SluiceConfiguration: Sendable {
         try require(
             heartbeat < session,
             "heartbeat.interval.ms (\(heartbeat)) must be under session.timeout.ms (\(session)), or the group drops the member between heartbeats")
+    }
+
+    /// The producer configuration of the dead-letter topic: ``deadLetterProducer``, or one derived
+    /// from the consumer's connection settings.
+    var effectiveDeadLetterProducer: KafkaProducerConfiguration {
+        if let deadLetterProducer { return deadLetterProducer }
+        // Connection settings only: consumer properties would make librdkafka warn on a producer.
+        let prefixes = ["security.", "sasl.", "ssl.", "socket.", "client.", "broker.", "reconnect.", "api.version"]
+        var producer = KafkaProducerConfiguration(
+            bootstrapServers: kafka.common.bootstrapServers,
+            properties: kafka.common.properties.filter { entry in prefixes.contains { entry.key.hasPrefix($0) } })
+        producer.common.clientID = kafka.common.clientID
+        // A write that fails is produced again by Sluice: let it fail (and be logged) early.
+        producer.messageTimeout = .seconds(30)
+        return producer
     }
 
     /// `session.timeout.ms` as librdkafka will see it (a pass-through property wins).

@@ -24,6 +24,10 @@ final class ConsumerEngine: @unchecked Sendable {
     let configuration: SluiceConfiguration
     let logger: Logger
     private let handler: HandlerInvoker
+    /// Writes to the dead-letter topic (dead-letter policy only).
+    private let deadLetters: DeadLetterWriter?
+    /// Enforces the handler timeout, when there is one.
+    private let deadlines: DeadlineWatchdog?
     private let condition = NSCondition()
     private var state: EngineState
     /// Mean wall time of one handler call in nanoseconds, as last measured by a worker; sizes
@@ -38,12 +42,23 @@ final class ConsumerEngine: @unchecked Sendable {
     /// The most messages handed to a worker at once.
     static let maxChunk = 128
 
-    init(configuration: SluiceConfiguration, handler: HandlerInvoker, logger: Logger) {
+    init(configuration: SluiceConfiguration, handler: HandlerInvoker, deadLetters: DeadLetterWriter?, logger: Logger) {
         self.configuration = configuration
         self.handler = handler
+        self.deadLetters = deadLetters
+        self.deadlines = configuration.handlerTimeout == nil ? nil : DeadlineWatchdog()
         self.logger = logger
         self.state = EngineState(
-            maxInFlightMessages: configuration.maxInFlightMessages, maxInFlightBytes: configuration.maxInFlightBytes)
+            maxInFlightMessages: configuration.maxInFlightMessages, maxInFlightBytes: configuration.maxInFlightBytes,
+            deadLetterGuard: configuration.deadLetterGuard)
+    }
+
+    /// Stops the helpers once the poll loop has ended: the workers, the deadline thread, and the
+    /// dead-letter producer (after waiting up to the close timeout for its writes).
+    func shutDownHelpers() {
+        handler.shutdown()
+        deadlines?.shutdown()
+        deadLetters?.close(timeout: configuration.closeTimeout)
     }
 
     /// Runs `body` with the state locked. Never dispatch or wait inside it.
@@ -93,8 +108,13 @@ final class ConsumerEngine: @unchecked Sendable {
     /// completion lock for many messages); expensive ones one by one, spread over the workers.
     private func dispatch(_ ready: [InFlightWork]) {
         guard !ready.isEmpty else { return }
-        guard case .sync = handler else {
-            for work in ready { handler.run([work], context: context(for:), measure: { _ in }) { self.complete($0, results: $1) } }
+        let deadline = configuration.handlerTimeout.flatMap { timeout in deadlines.map { (timeout, $0) } }
+        guard case .sync = handler, deadline == nil else {
+            // One call at a time: async handlers, and sync ones under a deadline (a chunk would
+            // leave the messages behind an overrunning call stuck on its thread).
+            for work in ready {
+                handler.run([work], context: context(for:), deadline: deadline, measure: { _ in }) { self.complete($0, results: $1) }
+            }
             return
         }
         let mean = meanHandlerNanos.load(ordering: .relaxed)
@@ -104,7 +124,7 @@ final class ConsumerEngine: @unchecked Sendable {
         var start = 0
         while start < ready.count {
             let end = min(start + chunk, ready.count)
-            handler.run(Array(ready[start..<end]), context: context(for:), measure: recordHandlerTime) {
+            handler.run(Array(ready[start..<end]), context: context(for:), deadline: nil, measure: recordHandlerTime) {
                 self.complete($0, results: $1)
             }
             start = end
@@ -112,7 +132,7 @@ final class ConsumerEngine: @unchecked Sendable {
     }
 
     private func context(for work: InFlightWork) -> HandlerContext {
-        HandlerContext(attempt: 1, logger: logger, message: work.message)
+        HandlerContext(attempt: work.attempt, logger: logger, message: work.message)
     }
 
     private func recordHandlerTime(_ nanosPerMessage: Int) {
@@ -121,48 +141,169 @@ final class ConsumerEngine: @unchecked Sendable {
 
     // MARK: - Completion (worker threads, tasks)
 
-    /// Records finished handler calls, applies the failure policy, and starts the next call of
-    /// each freed lane.
+    /// What happens to a failed attempt.
+    private enum FailureOutcome {
+        /// Try again after the delay.
+        case retry(after: Duration)
+        /// Leave it uncommitted: the consumer is stopping, and the next owner reads it again.
+        case abandon
+        case skip
+        case deadLetter
+        /// Stop the consumer with this error.
+        case stop(SluiceError)
+    }
+
+    /// What to do once the lock is released.
+    private enum FollowUp {
+        case retry(InFlightWork, after: Duration, error: any Error)
+        case deadLetter(InFlightWork, error: any Error)
+        case log(InFlightWork, outcome: String, error: any Error)
+    }
+
+    /// Records finished handler calls, applies the retry and failure policies, and starts the next
+    /// call of each freed lane.
     func complete(_ works: [InFlightWork], results: [Result<Void, any Error>]) {
-        var failures: [(InFlightWork, any Error)] = []
+        var followUps: [FollowUp] = []
         let now = ContinuousClock.now
         let next: [InFlightWork] = withState { state in
             var next: [InFlightWork] = []
             for (work, result) in zip(works, results) {
-                var done = true
-                if case .failure(let error) = result {
+                guard case .failure(let error) = result else {
+                    state.deadLetterGuard.record(deadLettered: false)
+                    recordDone(work, at: now, in: &state)
+                    if let following = state.finish(work, done: true) { next.append(following) }
+                    continue
+                }
+                if error is HandlerTimeoutError { state.timedOut += 1 }
+                switch failureOutcome(of: work, error: error, in: state) {
+                case .retry(let delay):
+                    state.holdForRetry(work)
+                    followUps.append(.retry(work, after: delay, error: error))
+                case .abandon:
+                    if let following = state.finish(work, done: false) { next.append(following) }
+                    followUps.append(.log(work, outcome: "left uncommitted, the consumer is stopping", error: error))
+                case .skip:
                     state.failed += 1
-                    failures.append((work, error))
-                    if configuration.failurePolicy.kind == .stop {
-                        done = false
-                        if state.failure == nil {
-                            state.failure = SluiceError(
-                                code: .handlerFailed,
-                                message: "the handler failed on \(work.message) and the failure policy is stop",
-                                underlying: error, topic: work.message.topic, partition: work.message.partition,
-                                offset: work.message.offset)
-                        }
-                        state.requestStop(.graceful)
-                    }
+                    state.skipped += 1
+                    state.deadLetterGuard.record(deadLettered: false)
+                    recordDone(work, at: now, in: &state)
+                    if let following = state.finish(work, done: true) { next.append(following) }
+                    followUps.append(.log(work, outcome: "skipped (policy: skip)", error: error))
+                case .deadLetter:
+                    if let following = state.beginDeadLetter(work) { next.append(following) }
+                    followUps.append(.deadLetter(work, error: error))
+                case .stop(let failure):
+                    state.failed += 1
+                    if state.failure == nil { state.failure = failure }
+                    state.requestStop(.graceful)
+                    if let following = state.finish(work, done: false) { next.append(following) }
+                    followUps.append(.log(work, outcome: "stopping the consumer (\(failure.message))", error: error))
                 }
-                if done {
-                    state.completed += 1
-                    state.latency.record(work.polledAt.duration(to: now))
-                    state.lastCompletedAt = now
-                }
-                if let following = state.finish(work, done: done) { next.append(following) }
             }
-            let pollerMayGo = state.isPollerWaiting
-                && (state.window.count == 0 || state.window.isAtOrBelow(Self.refillFraction))
-            if pollerMayGo || state.drainWaiters > 0 { condition.broadcast() }
+            wakeWaiters(state)
             return next
         }
-        for (work, error) in failures {
-            logger.warning(
-                "handler failed (policy: \(configuration.failurePolicy))",
-                metadata: work.message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
+        for followUp in followUps {
+            switch followUp {
+            case .retry(let work, let delay, let error):
+                logger.debug(
+                    "handler failed; retrying in \(delay)",
+                    metadata: work.message.loggingMetadata.merging(["error": "\(error)", "sluice.attempt": "\(work.attempt)"]) { $1 })
+                scheduleRetry(work.retryKey, after: delay)
+            case .deadLetter(let work, let error):
+                writeDeadLetter(work, error: error)
+            case .log(let work, let outcome, let error):
+                logger.warning(
+                    "handler failed after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s"): \(outcome)",
+                    metadata: work.message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
+            }
         }
         dispatch(next)
+    }
+
+    /// Decides a failed attempt's fate. Runs with the state locked.
+    private func failureOutcome(of work: InFlightWork, error: any Error, in state: EngineState) -> FailureOutcome {
+        if state.stopMode != nil || state.failure != nil { return .abandon }
+        if work.attempt < configuration.retry.maxAttempts, !(error is any NonRetryableError) {
+            return .retry(after: configuration.retry.backoff(after: work.attempt))
+        }
+        let message = work.message
+        switch configuration.failurePolicy.kind {
+        case .skip:
+            return .skip
+        case .stop:
+            return .stop(SluiceError(
+                code: .handlerFailed,
+                message: "the handler failed on \(message) after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s") and the failure policy is stop",
+                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset))
+        case .deadLetter:
+            guard let refusal = state.deadLetterGuard.refusal() else { return .deadLetter }
+            return .stop(SluiceError(
+                code: .deadLetterLimit,
+                message: "stopping instead of dead-lettering \(message): \(refusal)",
+                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset))
+        }
+    }
+
+    /// Counts a message done (handled, skipped or dead-lettered) for the statistics.
+    private func recordDone(_ work: InFlightWork, at now: ContinuousClock.Instant, in state: inout EngineState) {
+        state.completed += 1
+        state.latency.record(work.polledAt.duration(to: now))
+        state.lastCompletedAt = now
+    }
+
+    /// Wakes the poll thread when the window has drained to its refill mark, and drain waiters.
+    /// Runs with the state locked.
+    private func wakeWaiters(_ state: EngineState) {
+        let pollerMayGo = state.isPollerWaiting
+            && (state.window.count == 0 || state.window.isAtOrBelow(Self.refillFraction))
+        if pollerMayGo || state.drainWaiters > 0 { condition.broadcast() }
+    }
+
+    // MARK: - Retries and dead letters
+
+    /// Runs the retry after `delay`, without holding a worker meanwhile.
+    private func scheduleRetry(_ key: InFlightWork.RetryKey, after delay: Duration) {
+        Task {
+            try? await Task.sleep(for: delay)
+            let (retry, next) = withState { state in
+                defer { wakeWaiters(state) }
+                return state.takeRetry(key)
+            }
+            dispatch([retry, next].compactMap { $0 })
+        }
+    }
+
+    /// Writes `work` to its dead-letter topic; its offset becomes committable once acknowledged.
+    private func writeDeadLetter(_ work: InFlightWork, error: any Error) {
+        guard let deadLetters else {
+            // Cannot happen: the consumer creates the writer for the dead-letter policy.
+            withState { $0.endDeadLetter(work, acknowledged: false) }
+            return
+        }
+        let message = work.message
+        let topic = deadLetters.topic(for: message.topic)
+        let record = DeadLetterWriter.record(for: message, topic: topic, error: error, attempts: work.attempt, failedAt: Date())
+        logger.warning(
+            "handler failed after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s"): writing it to \(topic)",
+            metadata: message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
+        deadLetters.write(
+            record, of: message,
+            shouldGiveUp: { [self] in
+                withState { $0.stopMode == .immediate || $0.epochs[work.topicPartition] != work.epoch }
+            },
+            completion: { [self] acknowledged in
+                withState { state in
+                    state.endDeadLetter(work, acknowledged: acknowledged)
+                    if acknowledged { recordDone(work, at: .now, in: &state) }
+                    wakeWaiters(state)
+                }
+                if !acknowledged {
+                    logger.warning(
+                        "gave up writing to \(topic): the partition is no longer ours; the message stays uncommitted",
+                        metadata: message.loggingMetadata)
+                }
+            })
     }
 
     // MARK: - Draining and stopping (poll thread)

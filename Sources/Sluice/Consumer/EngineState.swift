@@ -34,6 +34,10 @@ struct EngineState: Sendable {
     var lastCommitted: [TopicPartition: Int64] = [:]
     /// Work whose lane came free while stopping on a failure: admitted, never started.
     var parked: [InFlightWork] = []
+    /// Failed work waiting for its next attempt: it keeps its window slot and its lane.
+    var waitingRetries: [InFlightWork.RetryKey: InFlightWork] = [:]
+    /// Recent dead-letter outcomes, for the dead-letter guard.
+    var deadLetterGuard: DeadLetterGuardState
     var stopMode: StopMode?
     /// The error that stops the consumer (failure policy `stop`, or a fatal Kafka error).
     var failure: SluiceError?
@@ -43,8 +47,9 @@ struct EngineState: Sendable {
     /// Threads waiting for handlers of some partitions to finish (revocation, shutdown).
     var drainWaiters = 0
 
-    init(maxInFlightMessages: Int, maxInFlightBytes: Int) {
+    init(maxInFlightMessages: Int, maxInFlightBytes: Int, deadLetterGuard: DeadLetterGuard = DeadLetterGuard()) {
         window = InFlightWindow(maxCount: maxInFlightMessages, maxBytes: maxInFlightBytes)
+        self.deadLetterGuard = DeadLetterGuardState(deadLetterGuard)
     }
 
     /// Time from poll to completion of handled messages.
@@ -56,7 +61,18 @@ struct EngineState: Sendable {
     // Counters for statistics.
     var consumed = 0
     var completed = 0
+    /// Messages whose last attempt failed (then skipped, dead-lettered, or stopped on).
     var failed = 0
+    /// Retries scheduled.
+    var retried = 0
+    /// Attempts that overran the handler timeout.
+    var timedOut = 0
+    /// Messages skipped by the skip policy.
+    var skipped = 0
+    /// Messages acknowledged by the dead-letter topic.
+    var deadLettered = 0
+    /// Dead-letter writes not yet acknowledged.
+    var deadLettering = 0
     var pauses = 0
     var isPaused = false
     var rebalances = 0
@@ -115,14 +131,30 @@ struct EngineState: Sendable {
     /// Records a finished handler call. `done` says whether its offset may be committed.
     /// Returns the next work of its lane to dispatch, if any.
     mutating func finish(_ work: InFlightWork, done: Bool) -> InFlightWork? {
+        endRun(work)
+        return settle(work, done: done)
+    }
+
+    /// A handler call of `work` ended (or its dead-letter write did): its worker is free.
+    private mutating func endRun(_ work: InFlightWork) {
         let tp = work.topicPartition
-        window.release(work.weight)
         running[tp, default: 1] -= 1
         if running[tp] == 0 { running[tp] = nil }
         totalRunning -= 1
-        if done, epochs[tp] == work.epoch {
-            tracker.markDone(work.message.offset, on: tp)
+    }
+
+    /// `work` leaves the window; `done` says whether its offset may be committed. Returns the next
+    /// work of its lane to dispatch, if any.
+    private mutating func settle(_ work: InFlightWork, done: Bool) -> InFlightWork? {
+        window.release(work.weight)
+        if done, epochs[work.topicPartition] == work.epoch {
+            tracker.markDone(work.message.offset, on: work.topicPartition)
         }
+        return releaseLane(of: work)
+    }
+
+    /// Frees the lane of `work`; returns its next work to dispatch, if any.
+    private mutating func releaseLane(of work: InFlightWork) -> InFlightWork? {
         guard let lane = work.lane, let next = scheduler.complete(lane: lane) else { return nil }
         if failure != nil {
             // Stopping on a failure: nothing more starts; a shutdown drops it with the queued work.
@@ -133,13 +165,64 @@ struct EngineState: Sendable {
         return next
     }
 
-    /// Drops queued (not running) work of these partitions, or of all when `nil`; returns it so
-    /// its window slots can be released. Its offsets stay outstanding, so commits stop before them.
+    /// A failed attempt of `work` will be tried again: its worker is free, while its window slot,
+    /// its lane and its offset stay taken.
+    mutating func holdForRetry(_ work: InFlightWork) {
+        endRun(work)
+        waitingRetries[work.retryKey] = work
+        retried += 1
+    }
+
+    /// Takes a retry that is due. Returns the work to run again (its attempt counted up), or,
+    /// when the consumer is stopping, gives the retry up (its offset stays uncommitted) and
+    /// returns the next work of its lane.
+    mutating func takeRetry(_ key: InFlightWork.RetryKey) -> (retry: InFlightWork?, next: InFlightWork?) {
+        guard var work = waitingRetries.removeValue(forKey: key) else { return (nil, nil) }
+        if stopMode != nil || failure != nil || epochs[work.topicPartition] != work.epoch {
+            return (nil, settle(work, done: false))
+        }
+        work.attempt += 1
+        markRunning(work)
+        return (work, nil)
+    }
+
+    /// `work` goes to the dead-letter topic: its lane is free, while it keeps its window slot and
+    /// counts as running (a revocation or shutdown waits for the write) until
+    /// ``endDeadLetter(_:acknowledged:)``. Returns the next work of its lane, if any.
+    mutating func beginDeadLetter(_ work: InFlightWork) -> InFlightWork? {
+        failed += 1
+        deadLettering += 1
+        deadLetterGuard.record(deadLettered: true)
+        return releaseLane(of: work)
+    }
+
+    /// The dead-letter write of `work` ended: acknowledged (its offset may be committed) or given up.
+    mutating func endDeadLetter(_ work: InFlightWork, acknowledged: Bool) {
+        endRun(work)
+        deadLettering -= 1
+        if acknowledged { deadLettered += 1 }
+        window.release(work.weight)
+        if acknowledged, epochs[work.topicPartition] == work.epoch {
+            tracker.markDone(work.message.offset, on: work.topicPartition)
+        }
+    }
+
+    /// Drops queued (not running) work and waiting retries of these partitions, or of all when
+    /// `nil`, and releases their window slots. Their offsets stay outstanding, so commits stop
+    /// before them. Returns how many were dropped.
     mutating func dropQueued(of partitions: Set<TopicPartition>?) -> Int {
         let matches = { (work: InFlightWork) in partitions.map { $0.contains(work.topicPartition) } ?? true }
         var dropped = scheduler.removeQueued(where: matches)
         dropped += parked.filter(matches)
         parked.removeAll(where: matches)
+        let retries = waitingRetries.values.filter(matches)
+        for work in retries {
+            waitingRetries[work.retryKey] = nil
+            // A lane belongs to one partition, whose queued work is gone: nothing follows.
+            let next = releaseLane(of: work)
+            assert(next == nil, "a lane outlived its partition's queued work")
+        }
+        dropped += retries
         for work in dropped { window.release(work.weight) }
         return dropped.count
     }

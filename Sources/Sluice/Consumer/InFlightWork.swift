@@ -18,9 +18,20 @@ struct InFlightWork: Sendable {
     let epoch: UInt64
     /// When it was polled, for latency statistics.
     let polledAt: ContinuousClock.Instant
+    /// Which attempt runs (or ran last), from 1.
+    var attempt = 1
 
     var topicPartition: TopicPartition { message.topicPartition }
 
+    /// Identifies the work while it waits for a retry.
+    var retryKey: RetryKey { RetryKey(topicPartition: topicPartition, offset: message.offset, epoch: epoch) }
+
+    /// A message's identity within one assignment of its partition.
+    struct RetryKey: Hashable, Sendable {
+        let topicPartition: TopicPartition
+        let offset: Int64
+        let epoch: UInt64
+    }
 }
 
 /// A message taken from librdkafka, not yet admitted into the window.

@@ -98,6 +98,13 @@ final class PollLoop: @unchecked Sendable {
                 code: .kafka,
                 message: "topic \(missing.joined(separator: ", ")) does not exist on \(configuration.brokers.joined(separator: ","))")
         }
+        let deadLetterTopics = Set(configuration.topics.compactMap { configuration.failurePolicy.deadLetterTopic(for: $0) })
+        let missingDeadLetter = deadLetterTopics.filter { topics[$0] == nil }.sorted()
+        guard missingDeadLetter.isEmpty else {
+            throw SluiceError(
+                code: .configuration,
+                message: "dead-letter topic \(missingDeadLetter.joined(separator: ", ")) does not exist on \(configuration.brokers.joined(separator: ",")); create it first")
+        }
         do {
             try consumer.subscribe(topics: configuration.topics)
         } catch {

@@ -36,7 +36,6 @@ internal import Synchronization
 /// handled again; none is skipped.
 public final class SluiceConsumer: Service, Sendable {
     private let engine: ConsumerEngine
-    private let invoker: HandlerInvoker
     private let started = Mutex(false)
     /// The Kafka consumer while it runs, for watermark look-ups from other threads.
     private let kafka = Mutex<KafkaConsumer?>(nil)
@@ -57,8 +56,9 @@ public final class SluiceConsumer: Service, Sendable {
     ) throws {
         try configuration.validate()
         let executor = ThreadPoolExecutor(workers: configuration.workers, name: "sluice-worker")
-        self.invoker = .sync(handler, executor)
-        self.engine = ConsumerEngine(configuration: configuration, handler: invoker, logger: logger)
+        self.engine = ConsumerEngine(
+            configuration: configuration, handler: .sync(handler, executor), deadLetters: try Self.deadLetterWriter(configuration, logger),
+            logger: logger)
     }
 
     /// Creates a consumer running an asynchronous, I/O-bound handler under Swift concurrency.
@@ -70,8 +70,15 @@ public final class SluiceConsumer: Service, Sendable {
         logger: Logger = Logger(label: "sluice")
     ) throws {
         try configuration.validate()
-        self.invoker = .async(asyncHandler)
-        self.engine = ConsumerEngine(configuration: configuration, handler: invoker, logger: logger)
+        self.engine = ConsumerEngine(
+            configuration: configuration, handler: .async(asyncHandler), deadLetters: try Self.deadLetterWriter(configuration, logger),
+            logger: logger)
+    }
+
+    /// The dead-letter producer, for the dead-letter policy.
+    private static func deadLetterWriter(_ configuration: SluiceConfiguration, _ logger: Logger) throws -> DeadLetterWriter? {
+        guard configuration.failurePolicy.deadLetterTopicTemplate != nil else { return nil }
+        return try DeadLetterWriter(configuration: configuration, logger: logger)
     }
 
     /// Consumes until stopped, then leaves the group and returns.
@@ -114,7 +121,7 @@ public final class SluiceConsumer: Service, Sendable {
                         self.kafka.withLock { $0 = consumer }
                     }
                     let failure = loop.run()
-                    invoker.shutdown()
+                    engine.shutDownHelpers()
                     if let failure {
                         continuation.resume(throwing: failure)
                     } else {
@@ -151,6 +158,8 @@ public final class SluiceConsumer: Service, Sendable {
         var snapshot = engine.withState { state in
             SluiceStatistics(
                 takenAt: .now, consumed: state.consumed, completed: state.completed, failed: state.failed,
+                retried: state.retried, timedOut: state.timedOut, skipped: state.skipped,
+                deadLettered: state.deadLettered, deadLettering: state.deadLettering,
                 inFlightMessages: state.window.count, inFlightBytes: state.window.bytes, isPaused: state.isPaused, pauses: state.pauses,
                 rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
                 firstAdmittedAt: state.firstAdmittedAt, lastCompletedAt: state.lastCompletedAt, latency: state.latency,

@@ -24,6 +24,9 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         public static let kafka = Code(name: "kafka")
         /// A handler failed and the failure policy said to stop.
         public static let handlerFailed = Code(name: "handlerFailed")
+        /// More messages were failing than ``SluiceConfiguration/deadLetterGuard`` allows to
+        /// dead-letter.
+        public static let deadLetterLimit = Code(name: "deadLetterLimit")
         /// The code's name.
         public var description: String { name }
     }

@@ -51,7 +51,7 @@ extension JSONMessageHandler {
 }
 
 /// A message whose payload could not be decoded into the handler's type.
-public struct PayloadDecodingError: Error, Sendable, CustomStringConvertible {
+public struct PayloadDecodingError: NonRetryableError, Sendable, CustomStringConvertible {
     /// The type the payload should have decoded into.
     public var type: String
     /// `topic[partition]@offset` of the message.

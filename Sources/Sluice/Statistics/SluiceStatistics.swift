@@ -36,10 +36,20 @@ public struct SluiceStatistics: Sendable {
     public var takenAt: ContinuousClock.Instant
     /// Messages received from Kafka and admitted.
     public var consumed: Int
-    /// Messages whose handler returned (or that the policy treated as done).
+    /// Messages done: handled, skipped, or acknowledged by the dead-letter topic.
     public var completed: Int
-    /// Handler failures (every failed attempt counts).
+    /// Messages whose last attempt failed (then skipped, dead-lettered, or stopped on).
     public var failed: Int
+    /// Retries scheduled (a message failing twice and then succeeding counts 2).
+    public var retried: Int
+    /// Attempts that overran the handler timeout.
+    public var timedOut: Int
+    /// Messages skipped by the skip policy.
+    public var skipped: Int
+    /// Messages acknowledged by the dead-letter topic.
+    public var deadLettered: Int
+    /// Dead-letter writes not yet acknowledged.
+    public var deadLettering: Int
     /// Messages admitted and not yet done.
     public var inFlightMessages: Int
     /// Bytes of messages admitted and not yet done.
