@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "Sluice", targets: ["Sluice"]),
         .library(name: "SluiceFutures", targets: ["SluiceFutures"]),
+        .library(name: "SluiceProcessPool", targets: ["SluiceProcessPool"]),
         .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
         .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
         .executable(name: "sluice", targets: ["sluice"]),
@@ -50,6 +51,13 @@ let package = Package(
             name: "SluiceFutures",
             dependencies: [
                 .product(name: "DequeModule", package: "swift-collections")
+            ]
+        ),
+        .target(
+            name: "SluiceProcessPool",
+            dependencies: [
+                "SluiceFutures",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -119,6 +127,11 @@ let package = Package(
             dependencies: ["SluiceFutures"],
             path: "Benchmarks/FuturesBenchmark"
         ),
+        .executableTarget(
+            name: "sluice-pool-bench",
+            dependencies: ["SluiceProcessPool", "SluiceFutures"],
+            path: "Benchmarks/ProcessPoolBenchmark"
+        ),
 
         // MARK: Tests
 
@@ -129,6 +142,16 @@ let package = Package(
         .testTarget(
             name: "SluiceFuturesTests",
             dependencies: ["SluiceFutures"]
+        ),
+        .testTarget(
+            name: "SluiceProcessPoolTests",
+            dependencies: ["SluiceProcessPool", "SluiceFutures"]
+        ),
+        // The worker executable the process-pool tests start (found next to the test bundle).
+        .executableTarget(
+            name: "sluice-pool-test-worker",
+            dependencies: ["SluiceProcessPool"],
+            path: "Tests/SluiceProcessPoolTestWorker"
         ),
         .testTarget(
             name: "SluiceCLITests",

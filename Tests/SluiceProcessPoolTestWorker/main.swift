@@ -1,0 +1,77 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+// sluice-pool-test-worker: the worker executable of SluiceProcessPoolTests. Run by a ProcessPoolExecutor,
+// it serves the jobs below; run by hand, it says so and exits 64.
+
+import SluiceProcessPool
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What the `throw` job throws.
+struct RejectedInput: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "rejected: \(self.reason)" }
+}
+
+/// Memory the `grow` job keeps, so that the worker's resident size stays up.
+let retained = Mutex<[[UInt8]]>([])
+
+let jobs: [String: ProcessPoolWorker.Job] = [
+    "echo": { $0 },
+    "square": ProcessPoolWorker.codableJob { (n: Int) in n * n },
+    // Returns its input and the worker's pid.
+    "pid": ProcessPoolWorker.codableJob { (n: Int) in [n, Int(getpid())] },
+    // Traps (fatalError, as a failed precondition or bad index would) on negative numbers, doubles others.
+    "double-or-trap": ProcessPoolWorker.codableJob { (n: Int) -> Int in
+        if n < 0 { fatalError("poison pill \(n)") }
+        return 2 * n
+    },
+    "hang": { _ in
+        while true { sleep(60) }
+    },
+    "sleep-ms": ProcessPoolWorker.codableJob { (milliseconds: Int) -> Int in
+        usleep(useconds_t(milliseconds * 1000))
+        return milliseconds
+    },
+    "throw": ProcessPoolWorker.codableJob { (reason: String) -> Int in throw RejectedInput(reason: reason) },
+    "exit": ProcessPoolWorker.codableJob { (status: Int) -> Int in exit(Int32(status)) },
+    // Allocates and keeps `megabytes` MiB (touched, so it is resident); returns the pid.
+    "grow": ProcessPoolWorker.codableJob { (megabytes: Int) -> Int in
+        let block = [UInt8](repeating: 1, count: megabytes << 20)
+        retained.withLock { $0.append(block) }
+        return Int(getpid())
+    },
+    // Prints to stdout and stderr, which the pool leaves to the jobs.
+    "print": { bytes in
+        print("job output on stdout: \(bytes.count) bytes")
+        return bytes
+    },
+]
+
+func printToStandardError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+if ProcessPoolWorker.isWorkerProcess {
+    do {
+        try ProcessPoolWorker.serve(jobs: jobs)
+    } catch {
+        printToStandardError("sluice-pool-test-worker: \(error)")
+        exit(70)
+    }
+    exit(0)
+}
+printToStandardError(
+    "sluice-pool-test-worker serves the jobs of SluiceProcessPoolTests; it is started by a ProcessPoolExecutor")
+exit(64)
