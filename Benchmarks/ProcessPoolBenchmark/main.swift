@@ -59,15 +59,27 @@ func now() -> Double {
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
-/// Tasks per second of the fastest of `repetitions` runs of `count` tasks.
-func measure(count: Int, _ run: () throws -> Void) rethrows -> Double {
-    var best = 0.0
-    for _ in 0..<repetitions {
-        let start = now()
-        try run()
-        best = max(best, Double(count) / (now() - start))
-    }
-    return best
+/// CPU seconds used by this process (`CLOCK_PROCESS_CPUTIME_ID`).
+func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// CPU seconds (user + system) used by another process, from `/proc/PID/stat` (clock-tick resolution).
+func cpuSeconds(of pid: Int32) -> Double {
+    let fd = open("/proc/\(pid)/stat", O_RDONLY)
+    guard fd >= 0 else { return 0 }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: 1024)
+    let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard count > 0 else { return 0 }
+    let text = String(decoding: bytes[0..<count], as: UTF8.self)
+    guard let close = text.lastIndex(of: ")") else { return 0 }
+    // After "pid (comm)": state is field 3, utime field 14, stime field 15.
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 struct Row {
@@ -75,36 +87,71 @@ struct Row {
     var name: String
     var tasks: Int
     var throughput: Double
+    /// CPU µs per task, all processes of the variant together.
+    var cpuPerTask: Double
     var ideal: Double { Double(workers) * 1e6 / Double(self.cost) }
 }
 
-var rows: [Row] = []
-var ratios: [(cost: Int, depth: Int, ratio: Double)] = []
+/// One way of running `count` spin tasks of `cost` µs to completion.
+struct Variant {
+    var name: String
+    var depth: Int?
+    /// Worker processes whose CPU time counts too.
+    var pids: () -> [Int32] = { [] }
+    var run: (_ count: Int, _ cost: Int) throws -> Void
+}
 
 let threads = ThreadPoolExecutor(workers: workers, name: "bench")
-var configuration = ProcessPoolConfiguration(
-    executable: ProcessPoolConfiguration.currentExecutablePath, workers: workers)
-for cost in [100, 1_000] {
-    let count = Int(seconds * Double(workers) * 1e6 / Double(cost))
-    let threaded = try measure(count: count) {
+var variants = [
+    Variant(name: "threads (ThreadPoolExecutor)", depth: nil) { count, cost in
         let futures = (0..<count).map { _ in threads.submit { _ = spin(micros: cost) } }
         for future in futures { try future.result(timeout: .seconds(120)) }
     }
-    rows.append(Row(cost: cost, name: "threads (ThreadPoolExecutor)", tasks: count, throughput: threaded))
-    let payload = (0..<4).map { UInt8(truncatingIfNeeded: cost >> (8 * $0)) }
-    for depth in [1, 2, 4] {
-        configuration.tasksInFlightPerWorker = depth
-        let pool = try ProcessPoolExecutor(configuration: configuration)
-        let processed = try measure(count: count) {
+]
+var pools: [ProcessPoolExecutor] = []
+for depth in [1, 2, 4] {
+    var configuration = ProcessPoolConfiguration(
+        executable: ProcessPoolConfiguration.currentExecutablePath, workers: workers)
+    configuration.tasksInFlightPerWorker = depth
+    let pool = try ProcessPoolExecutor(configuration: configuration)
+    pools.append(pool)
+    variants.append(
+        Variant(name: "processes, \(depth) in flight per worker", depth: depth, pids: { pool.workerPIDs }) {
+            count, cost in
+            let payload = (0..<4).map { UInt8(truncatingIfNeeded: cost >> (8 * $0)) }
             let futures = (0..<count).map { _ in pool.submit(job: "spin", payload: payload) }
             for future in futures { _ = try future.result(timeout: .seconds(120)) }
         }
-        pool.shutdown()
+    )
+}
+
+var rows: [Row] = []
+var ratios: [(cost: Int, depth: Int, ratio: Double, cpuRatio: Double)] = []
+for cost in [100, 1_000] {
+    let count = Int(seconds * Double(workers) * 1e6 / Double(cost))
+    // Interleaved repetitions, fastest of each: the machine is shared, and its load drifts.
+    var best = [Double](repeating: 0, count: variants.count)
+    var leastCPU = [Double](repeating: .infinity, count: variants.count)
+    for _ in 0..<repetitions {
+        for (index, variant) in variants.enumerated() {
+            let pids = variant.pids()
+            let cpuBefore = processCPUSeconds() + pids.map(cpuSeconds(of:)).reduce(0, +)
+            let start = now()
+            try variant.run(count, cost)
+            best[index] = max(best[index], Double(count) / (now() - start))
+            let cpu = processCPUSeconds() + pids.map(cpuSeconds(of:)).reduce(0, +) - cpuBefore
+            leastCPU[index] = min(leastCPU[index], cpu * 1e6 / Double(count))
+        }
+    }
+    for (index, variant) in variants.enumerated() {
         rows.append(
-            Row(cost: cost, name: "processes, \(depth) in flight per worker", tasks: count, throughput: processed))
-        ratios.append((cost, depth, processed / threaded))
+            Row(cost: cost, name: variant.name, tasks: count, throughput: best[index], cpuPerTask: leastCPU[index]))
+        if let depth = variant.depth {
+            ratios.append((cost, depth, best[index] / best[0], leastCPU[0] / leastCPU[index]))
+        }
     }
 }
+for pool in pools { pool.shutdown() }
 threads.shutdown()
 
 func fixed(_ value: Double, _ digits: Int) -> String {
@@ -126,28 +173,33 @@ func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
 
 if arguments.contains("--json") {
     let objects = rows.map { row in
-        "{\"cost_us\": \(row.cost), \"name\": \"\(row.name)\", \"tasks\": \(row.tasks), \"tasks_per_s\": \(fixed(row.throughput, 1)), \"ideal_per_s\": \(fixed(row.ideal, 1))}"
+        "{\"cost_us\": \(row.cost), \"name\": \"\(row.name)\", \"tasks\": \(row.tasks), \"tasks_per_s\": \(fixed(row.throughput, 1)), \"ideal_per_s\": \(fixed(row.ideal, 1)), \"cpu_us_per_task\": \(fixed(row.cpuPerTask, 1))}"
     }
     let ratioObjects = ratios.map {
-        "{\"cost_us\": \($0.cost), \"in_flight_per_worker\": \($0.depth), \"processes_over_threads\": \(fixed($0.ratio, 3))}"
+        "{\"cost_us\": \($0.cost), \"in_flight_per_worker\": \($0.depth), \"processes_over_threads\": \(fixed($0.ratio, 3)), \"cpu_efficiency_processes_over_threads\": \(fixed($0.cpuRatio, 3))}"
     }
     print(
         "{\"workers\": \(workers), \"rows\": [\(objects.joined(separator: ", "))], \"ratios\": [\(ratioObjects.joined(separator: ", "))]}"
     )
 } else {
-    print("spin job, \(workers) workers, fastest of \(repetitions) run(s); ideal = workers / cost")
+    print("spin job, \(workers) workers, fastest of \(repetitions) interleaved run(s); ideal = workers / cost;")
+    print("cpu/task = CPU time of the pool's process and its workers per task (least of the runs)")
     print(
         pad("cost", 8) + pad("executor", 40) + pad("tasks", 8, right: true) + pad("tasks/s", 12, right: true)
-            + pad("ideal/s", 12, right: true) + pad("of ideal", 10, right: true))
+            + pad("ideal/s", 12, right: true) + pad("of ideal", 10, right: true) + pad("cpu/task", 12, right: true))
     for row in rows {
         print(
             pad("\(row.cost) µs", 8) + pad(row.name, 40) + pad("\(row.tasks)", 8, right: true)
                 + pad(fixed(row.throughput, 0), 12, right: true) + pad(fixed(row.ideal, 0), 12, right: true)
                 + pad(fixed(row.throughput / row.ideal, 3), 10, right: true)
+                + pad(fixed(row.cpuPerTask, 1) + " µs", 12, right: true)
         )
     }
     print("")
     for ratio in ratios {
-        print("processes / threads at \(ratio.cost) µs, \(ratio.depth) in flight per worker: \(fixed(ratio.ratio, 3))")
+        print(
+            "processes / threads at \(ratio.cost) µs, \(ratio.depth) in flight per worker: throughput \(fixed(ratio.ratio, 3)),"
+                + " CPU efficiency \(fixed(ratio.cpuRatio, 3))"
+        )
     }
 }
