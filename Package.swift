@@ -150,7 +150,7 @@ let package = Package(
         // The worker executable the process-pool tests start (found next to the test bundle).
         .executableTarget(
             name: "sluice-pool-test-worker",
-            dependencies: ["SluiceProcessPool"],
+            dependencies: ["SluiceProcessPool", "SluiceFutures"],
             path: "Tests/SluiceProcessPoolTestWorker"
         ),
         .testTarget(

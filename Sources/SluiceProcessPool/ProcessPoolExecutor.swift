@@ -109,7 +109,8 @@ public final class ProcessPoolExecutor: Sendable {
         }
         var environment = ProcessInfo.processInfo.environment
         environment.merge(configuration.environment) { $1 }
-        environment[ProcessPoolWorker.environmentVariable] = "\(Frame.protocolVersion)"
+        // The value is this process's pid: the worker asks to be killed when it dies (Linux).
+        environment[ProcessPoolWorker.environmentVariable] = "\(getpid())"
         let supervisor = try ProcessPoolSupervisor(
             configuration: configuration,
             environment: environment.map { "\($0.key)=\($0.value)" },
@@ -241,11 +242,13 @@ public final class ProcessPoolExecutor: Sendable {
     /// ```
     ///
     /// - Parameters:
-    ///   - wait: block until every worker has been reaped.
+    ///   - wait: block until every worker has been reaped. Ignored when called from a future's callback, which
+    ///     runs on the pool's own supervisor thread.
     ///   - cancelPending: cancel the tasks that have not been sent to a worker yet.
     public func shutdown(wait: Bool = true, cancelPending: Bool = false) {
         self.supervisor.shutdown(cancelPending: cancelPending)
-        if wait {
+        // From a future's callback (the supervisor thread), waiting for the supervisor would deadlock.
+        if wait && !self.supervisor.isCurrentThreadTheSupervisor {
             _ = try? self.supervisor.terminated.future.result()
         }
     }

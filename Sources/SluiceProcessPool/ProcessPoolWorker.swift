@@ -45,7 +45,8 @@ public enum ProcessPoolWorker {
     /// ```
     public typealias Job = @Sendable ([UInt8]) throws -> [UInt8]
 
-    /// The environment variable a pool sets in its workers: `SLUICE_PROCESS_POOL_WORKER`.
+    /// The environment variable a pool sets in its workers: `SLUICE_PROCESS_POOL_WORKER`, whose value is the
+    /// pool's process ID. ``serve(jobs:)`` removes it, so that processes the jobs start are not workers.
     ///
     /// ```swift
     /// let isWorker = ProcessInfo.processInfo.environment[ProcessPoolWorker.environmentVariable] != nil
@@ -112,7 +113,10 @@ public enum ProcessPoolWorker {
         // the end of file on fd 4, which a grandchild holding fd 4 would delay.
         _ = fcntl(input, F_SETFD, FD_CLOEXEC)
         _ = fcntl(output, F_SETFD, FD_CLOEXEC)
-        // Nor should they take themselves for workers.
+        // A worker stuck in a hung job must not outlive a pool whose process was killed with SIGKILL. If the
+        // pool is already gone, its socket reads end of file below and this returns.
+        Posix.dieWithSpawningThread()
+        // Nor should processes the jobs start take themselves for workers.
         unsetenv(self.environmentVariable)
 
         let names = jobs.keys.sorted().joined(separator: ", ")

@@ -8,6 +8,7 @@
 // sluice-pool-test-worker: the worker executable of SluiceProcessPoolTests. Run by a ProcessPoolExecutor,
 // it serves the jobs below; run by hand, it says so and exits 64.
 
+import SluiceFutures
 import SluiceProcessPool
 import Synchronization
 
@@ -61,6 +62,19 @@ let jobs: [String: ProcessPoolWorker.Job] = [
 func printToStandardError(_ line: String) {
     let bytes = Array((line + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+// `sluice-pool-test-worker host-pool`: a process that hosts a pool of one worker (this executable) running
+// the `hang` job, prints "worker PID", and waits to be killed.
+if !ProcessPoolWorker.isWorkerProcess && CommandLine.arguments.dropFirst().first == "host-pool" {
+    var configuration = ProcessPoolConfiguration(executable: ProcessPoolConfiguration.currentExecutablePath, workers: 1)
+    configuration.environment = ["SWIFT_BACKTRACE": "enable=no"]
+    let pool = try ProcessPoolExecutor(configuration: configuration)
+    let hanging = pool.submit(job: "hang", payload: [])
+    while !hanging.isRunning { usleep(1_000) }
+    print("worker \(pool.workerPIDs[0])")
+    fflush(nil)
+    while true { sleep(60) }
 }
 
 if ProcessPoolWorker.isWorkerProcess {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Foundation
 import SluiceFutures
 import SluiceProcessPool
 import Testing
@@ -178,6 +179,36 @@ extension ProcessPoolTests {
             }
             #expect(!TestWorker.exists(pid))
             #expect(TestWorker.childWorkers().isEmpty)
+        }
+
+        @Test func workersDieWithAPoolProcessKilledWithSIGKILL() throws {
+            // A process hosting a pool whose only worker hangs in a job: kill -9 the host.
+            let output = Pipe()
+            let host = Process()
+            host.executableURL = URL(fileURLWithPath: TestWorker.executable)
+            host.arguments = ["host-pool"]
+            host.standardOutput = output
+            try host.run()
+            defer {
+                if host.isRunning {
+                    kill(host.processIdentifier, SIGKILL)
+                    host.waitUntilExit()
+                }
+            }
+            var line = ""
+            let gotLine = TestWorker.eventually {
+                let data = output.fileHandleForReading.availableData
+                line += String(decoding: data, as: UTF8.self)
+                return line.contains("\n") || data.isEmpty
+            }
+            #expect(gotLine)
+            let worker = try #require(
+                Int32(line.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("worker ".count)))
+            #expect(TestWorker.isAlive(worker))
+            kill(host.processIdentifier, SIGKILL)
+            host.waitUntilExit()
+            // The hung worker is killed with its pool (PR_SET_PDEATHSIG), not left running forever.
+            #expect(TestWorker.eventually { !TestWorker.isAlive(worker) })
         }
 
         @Test func jobsMayPrintWithoutDisturbingTheProtocol() throws {

@@ -81,6 +81,13 @@ enum TestWorker {
         access("/proc/\(pid)", F_OK) == 0
     }
 
+    /// Whether a process with this pid runs (exists and is not a zombie).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = self.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first
+        return state != "Z" && state != "X"
+    }
+
     static func read(_ path: String) -> String? {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return nil }

@@ -58,6 +58,20 @@ enum Posix {
         _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
     }
 
+    /// Asks the kernel to kill this process with SIGKILL when the thread that spawned it ends (the pool's
+    /// supervisor thread, which outlives its workers unless the pool's process dies). Linux only.
+    static func dieWithSpawningThread() {
+        #if os(Linux)
+            // prctl is variadic in C and so not imported; PR_SET_PDEATHSIG takes its argument in a register either
+            // way on the Linux ABIs.
+            typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+            guard let symbol = dlsym(nil, "prctl") else { return }
+            let prctl = unsafeBitCast(symbol, to: Prctl.self)
+            let setParentDeathSignal: Int32 = 1
+            _ = prctl(setParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
+        #endif
+    }
+
     static func sendSignal(_ signal: Int32, to pid: pid_t) {
         _ = kill(pid, signal)
     }

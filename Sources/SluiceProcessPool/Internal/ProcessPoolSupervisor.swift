@@ -49,6 +49,7 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
     let started = Promise<Void>()
     /// Completed when the supervisor thread has reaped every worker and stopped.
     let terminated = Promise<Void>()
+    private let supervisorThreadID = Mutex<UInt?>(nil)
 
     private let wakeReader: Int32
     private let wakeWriter: Int32
@@ -106,8 +107,22 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
             return shared.queue.removeAll()
         }
         // Outside the lock: cancelling runs the futures' callbacks.
-        for task in cancelled { task.cancel() }
+        for task in cancelled {
+            if task.isStarted {
+                // Sent to a worker that died before running it: its future is already running.
+                task.finish(.failure(FutureError.cancelled))
+            } else {
+                task.cancel()
+            }
+        }
         self.wake()
+    }
+
+    /// Whether the caller runs on the supervisor thread (in a future's callback), where waiting for the
+    /// supervisor to finish would deadlock.
+    var isCurrentThreadTheSupervisor: Bool {
+        let current = SupervisorThread.currentID
+        return self.supervisorThreadID.withLock { $0 == current }
     }
 
     private func wake() {
@@ -118,6 +133,8 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
+        let threadID = SupervisorThread.currentID
+        self.supervisorThreadID.withLock { $0 = threadID }
         while true {
             let now = Posix.monotonicNanoseconds()
             let (isShutdown, cancelPending, queueIsEmpty) = self.shared.withLock {

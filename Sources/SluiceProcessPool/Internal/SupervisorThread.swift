@@ -33,6 +33,15 @@ enum SupervisorThread {
         pthread_detach(thread)
     }
 
+    /// An identifier of the calling thread, comparable with `==`.
+    static var currentID: UInt {
+        #if canImport(Darwin)
+            UInt(bitPattern: pthread_self())
+        #else
+            UInt(pthread_self())
+        #endif
+    }
+
     fileprivate static func run(_ argument: UnsafeMutableRawPointer) {
         Unmanaged<Start>.fromOpaque(argument).takeRetainedValue().body()
     }
