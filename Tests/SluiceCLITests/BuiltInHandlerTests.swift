@@ -49,4 +49,24 @@ struct BuiltInHandlerTests {
         try NoopHandler().handle(message(""), context: HandlerContext())
         try SHA256Handler(rounds: 2).handle(message("anything"), context: HandlerContext())
     }
+
+    @Test func flakyFailsEveryNthIdOnEveryAttemptAndTheFirstKAttemptsOfAll() {
+        let handler = FlakyHandler(failEvery: 4, transient: 1)
+        func outcome(id: String?, offset: Int64, attempt: Int) -> String {
+            let headers = id.map { [KafkaHeader(name: "sluice-id", string: $0)] } ?? []
+            let message = KafkaMessage(topic: "t", partition: 0, offset: offset, key: nil, value: [], headers: headers)
+            do {
+                try handler.handle(message, context: HandlerContext(attempt: attempt))
+                return "ok"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(outcome(id: "3", offset: 0, attempt: 2) == "flaky: message 3 fails on every attempt (fail-every=4)")
+        #expect(outcome(id: "7", offset: 0, attempt: 5) == "flaky: message 7 fails on every attempt (fail-every=4)")
+        #expect(outcome(id: "4", offset: 3, attempt: 2) == "ok", "the id wins over the offset")
+        #expect(outcome(id: nil, offset: 11, attempt: 2) == "flaky: message 11 fails on every attempt (fail-every=4)")
+        #expect(outcome(id: "5", offset: 0, attempt: 1) == "flaky: attempt 1 of message 5 fails (transient=1)")
+        #expect(outcome(id: "5", offset: 0, attempt: 2) == "ok")
+    }
 }

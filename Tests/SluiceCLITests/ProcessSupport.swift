@@ -183,17 +183,19 @@ struct DevBroker {
     let bootstrapServers: String
     let bootstrapFile: URL
 
-    /// Starts `sluice dev-broker --topic topic:partitions --bootstrap-file F`, runs `body` with it,
+    /// Starts `sluice dev-broker --topic topic:partitions --bootstrap-file F` (and `otherTopics`
+    /// with as many partitions), runs `body` with it,
     /// then stops it with SIGTERM and checks that it exits 0 and removes the file. The broker is
     /// killed whatever happens.
     static func with<Result>(
-        topic: String, partitions: Int, _ body: (DevBroker) async throws -> Result
+        topic: String, partitions: Int, otherTopics: [String] = [], _ body: (DevBroker) async throws -> Result
     ) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-cli-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("bootstrap")
-        let process = try SluiceProcess(["dev-broker", "--topic", "\(topic):\(partitions)", "--bootstrap-file", file.path])
+        let topics = ([topic] + otherTopics).flatMap { ["--topic", "\($0):\(partitions)"] }
+        let process = try SluiceProcess(["dev-broker"] + topics + ["--bootstrap-file", file.path])
         defer { process.terminate() }
 
         let line = try await process.line(within: .seconds(30)) { $0.hasPrefix("bootstrap: ") }

@@ -9,7 +9,7 @@ public import Sluice
 
 extension HandlerRegistry {
     /// The handlers the generic `sluice` executable ships: `noop`, `spin`, `sha256`, `forward`,
-    /// `score-orders` (the demo's JSON handler).
+    /// `score-orders` (the demo's JSON handler) and `flaky` (fails on purpose).
     public static var builtIn: HandlerRegistry {
         var registry = HandlerRegistry()
         registry.register("noop", summary: "does nothing (measures the framework)") { _ in .sync(NoopHandler()) }
@@ -29,6 +29,14 @@ extension HandlerRegistry {
         registry.register("score-orders", summary: "decodes JSON order events and scores them (CPU-bound; rounds=N, default 20)") { setup in
             let rounds = try setup.options.int("rounds", default: 20)
             return .sync(OrderScoringHandler(rounds: max(1, rounds)))
+        }
+        registry.register("flaky", summary: "fails on purpose: fail-every=N fails every N-th message on every attempt, transient=K the first K attempts of each") { setup in
+            let failEvery = try setup.options.int("fail-every", default: 0)
+            let transient = try setup.options.int("transient", default: 0)
+            guard failEvery >= 0, transient >= 0 else {
+                throw HandlerOptions.Error(description: "handler options fail-every=\(failEvery) and transient=\(transient) must not be negative")
+            }
+            return .sync(FlakyHandler(failEvery: failEvery, transient: transient))
         }
         return registry
     }

@@ -35,7 +35,8 @@ struct RunCommand: AsyncParsableCommand {
             brokers = list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         } else {
             let broker = try EmbeddedBroker(brokers: 1, logger: logger)
-            for topic in Set(options.topics + [options.outputTopic].compactMap { $0 }) {
+            let deadLetterTopics = options.topics.compactMap { options.failures.failurePolicy.deadLetterTopic(for: $0) }
+            for topic in Set(options.topics + [options.outputTopic].compactMap { $0 } + deadLetterTopics) {
                 try broker.createTopic(topic, partitions: options.embeddedPartitions)
             }
             embedded = broker

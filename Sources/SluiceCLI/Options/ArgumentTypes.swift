@@ -95,11 +95,11 @@ extension OrderingMode: ExpressibleByArgument {
 }
 
 extension FailurePolicy: ExpressibleByArgument {
-    /// Parses `stop` or `skip`.
+    /// Parses `stop`, `skip` or `dead-letter`.
     public init?(argument: String) {
         self.init(argument)
     }
 
     /// The names `--help` lists.
-    public static var allValueStrings: [String] { ["stop", "skip"] }
+    public static var allValueStrings: [String] { ["stop", "skip", "dead-letter"] }
 }

@@ -46,8 +46,7 @@ struct ConsumerOptions: ParsableArguments {
     @Option(name: .customLong("output-topic"), help: "Topic written by handlers that produce (forward). (env: SLUICE_OUTPUT_TOPIC)")
     var outputTopic: String?
 
-    @Option(name: .customLong("on-failure"), help: "stop | skip: what a handler failure leads to. (env: SLUICE_ON_FAILURE)")
-    var onFailure: FailurePolicy = .stop
+    @OptionGroup(title: "Failure handling") var failures: FailureOptions
 
     @Option(help: "eager | cooperative-sticky partition assignment. (env: SLUICE_ASSIGNMENT)")
     var assignment: String = "eager"
@@ -85,7 +84,7 @@ struct ConsumerOptions: ParsableArguments {
         config.maxInFlightMessages = maxInFlight
         config.maxInFlightBytes = maxInFlightBytes.bytes
         config.ordering = ordering
-        config.failurePolicy = onFailure
+        failures.apply(to: &config)
         config.commitInterval = commitInterval.duration
         config.drainTimeout = drainTimeout.duration
         config.pauseThreshold = pauseThreshold.duration

@@ -31,7 +31,10 @@ enum EnvironmentDefaults {
             ("max-messages", .single), ("output-topic", .single), ("on-failure", .single),
             ("assignment", .single), ("commit-interval", .single), ("drain-timeout", .single),
             ("pause-threshold", .single), ("log-level", .single), ("status-interval", .single),
-            ("embedded-partitions", .single),
+            ("embedded-partitions", .single), ("max-attempts", .single), ("retry-backoff", .single),
+            ("retry-backoff-max", .single), ("retry-backoff-multiplier", .single), ("dead-letter-topic", .single),
+            ("dead-letter-max-consecutive", .single), ("dead-letter-max-ratio", .single),
+            ("dead-letter-ratio-window", .single), ("handler-timeout", .single),
         ],
         // dev-broker's --brokers is a count, so SLUICE_BROKERS (an address list) is not read for it.
         "dev-broker": [("topic", .list(",")), ("bootstrap-file", .single)],

@@ -1,0 +1,111 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Sluice
+import Testing
+
+extension ProcessTests {
+    /// `sluice run --on-failure …` with the built-in `flaky` handler, as separate processes.
+    @Suite struct FailureHandling {
+        @Test func deadLetterRunRetriesTransientFailuresAndDeadLettersEveryHundredthMessage() async throws {
+            let topic = "orders"
+            let group = "g-\(UUID().uuidString.prefix(8))"
+            let total = 2_000
+            try await DevBroker.with(topic: topic, partitions: 4, otherTopics: ["orders.dlq"]) { broker in
+                try await broker.produce(topic: topic, count: total)
+                let (code, run) = try await SluiceProcess.run(
+                    ["run", "--brokers", broker.bootstrapServers, "--group", group, "--topic", topic,
+                     "--handler", "flaky", "--handler-option", "fail-every=100", "--handler-option", "transient=1",
+                     "--max-attempts", "3", "--retry-backoff", "10ms", "--on-failure", "dead-letter",
+                     "--max-messages", "\(total)", "--status-interval", "0"]
+                        + embeddedBrokerConsumerProperties,
+                    within: .seconds(90))
+                #expect(code == 0, "\(run.transcript)")
+                #expect(handledCount(in: run.stdout) == total, "\(run.transcript)")
+                let failures = run.stdout.first { $0.hasPrefix("failures ") } ?? ""
+                // Every message fails once (transient=1); the 20 poison ones twice more.
+                #expect(failures.contains("retried \(total + 20)"), "\(failures)\n\(run.transcript)")
+                #expect(failures.contains("dead-lettered 20"), "\(failures)")
+
+                let offsets = try broker.committedAndEnd(group: group, topic: topic, partitions: 4)
+                #expect(offsets.committed == offsets.end)
+                let letters = try broker.readAll(topic: "orders.dlq", count: 20)
+                let ids = letters.compactMap { $0.headers.string(named: "sluice-id").flatMap(Int.init) }
+                #expect(ids.sorted() == Array(stride(from: 99, to: total, by: 100)))
+                for letter in letters {
+                    #expect(letter.headers.string(named: "sluice-attempts") == "3")
+                    #expect(letter.headers.string(named: "sluice-error")?.contains("fails on every attempt (fail-every=100)") == true)
+                    #expect(letter.headers.string(named: "sluice-error-type") == "SluiceCLI.FlakyHandler.Failure")
+                }
+            }
+        }
+
+        @Test func stopRunExitsNonZeroNamingTheMessageAndCommitsUpToIt() async throws {
+            let topic = "payments"
+            let group = "g-\(UUID().uuidString.prefix(8))"
+            try await DevBroker.with(topic: topic, partitions: 1) { broker in
+                try await broker.produce(topic: topic, count: 1_000)
+                let (code, run) = try await SluiceProcess.run(
+                    ["run", "--brokers", broker.bootstrapServers, "--group", group, "--topic", topic,
+                     "--handler", "flaky", "--handler-option", "fail-every=500", "--max-attempts", "2",
+                     "--retry-backoff", "10ms", "--ordering", "partition", "--status-interval", "0"]
+                        + embeddedBrokerConsumerProperties,
+                    within: .seconds(90))
+                #expect(code == 1, "\(run.transcript)")
+                // Ids are offsets here: one partition, produced in order; id 499 fails.
+                let error = run.stderr.first { $0.contains("error:") } ?? ""
+                #expect(error.contains("the handler failed on payments[0]@499 after 2 attempts and the failure policy is stop"), "\(run.transcript)")
+                #expect(error.contains("flaky: message 499 fails on every attempt"), "\(error)")
+                let offsets = try broker.committedAndEnd(group: group, topic: topic, partitions: 1)
+                #expect(offsets.committed[0] == 499, "committed up to the failed message: \(offsets.committed)")
+            }
+        }
+
+        @Test func deadLetterTopicThatDoesNotExistIsAClearError() async throws {
+            try await DevBroker.with(topic: "events", partitions: 1) { broker in
+                let (code, run) = try await SluiceProcess.run(
+                    ["run", "--brokers", broker.bootstrapServers, "--topic", "events", "--handler", "noop",
+                     "--on-failure", "dead-letter", "--status-interval", "0"] + embeddedBrokerConsumerProperties,
+                    within: .seconds(60))
+                #expect(code == 1, "\(run.transcript)")
+                #expect(run.transcript.contains("dead-letter topic events.dlq does not exist"), "\(run.transcript)")
+            }
+        }
+
+        @Test func deadLetterTopicWithoutTheDeadLetterPolicyIsAUsageError() async throws {
+            let (code, run) = try await SluiceProcess.run(
+                ["run", "--topic", "t", "--handler", "noop", "--dead-letter-topic", "t.dlq"], within: .seconds(30))
+            #expect(code == 64, "\(run.transcript)")
+            #expect(run.transcript.contains("--dead-letter-topic needs --on-failure dead-letter (it is stop)"), "\(run.transcript)")
+        }
+    }
+}
+
+extension DevBroker {
+    /// Reads `topic` from the beginning until `count` messages arrived (30 s at most), then
+    /// 500 ms more so that a duplicate would show.
+    func readAll(topic: String, count: Int) throws -> [KafkaMessage] {
+        var config = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: "reader-\(UUID())")
+        config.fetchWaitMax = .milliseconds(10)
+        let reader = try KafkaConsumer(configuration: config)
+        defer { try? reader.close(timeout: .seconds(5)) }
+        try reader.subscribe(topics: [topic])
+        let clock = ContinuousClock()
+        var deadline = clock.now.advanced(by: .seconds(30))
+        var messages: [KafkaMessage] = []
+        var settling = false
+        while clock.now < deadline {
+            if let message = try reader.poll(timeout: .milliseconds(100)) { messages.append(message) }
+            if !settling, messages.count >= count {
+                settling = true
+                deadline = clock.now.advanced(by: .milliseconds(500))
+            }
+        }
+        return messages
+    }
+}
