@@ -93,6 +93,36 @@ extension ProcessPoolTests {
             #expect(pool.statistics.workersExited == 1)
         }
 
+        @Test func replacementsBackOffAfterRepeatedFailuresAndResetAfterASuccess() throws {
+            var configuration = TestWorker.configuration(workers: 1)
+            configuration.initialRestartDelay = .milliseconds(100)
+            configuration.maximumRestartDelay = .milliseconds(1_600)
+            let pool = try ProcessPoolExecutor(configuration: configuration)
+            defer { pool.shutdown() }
+            let clock = ContinuousClock()
+            /// Submits a job that kills its worker, and returns when it failed.
+            func crash() throws -> ContinuousClock.Instant {
+                let error = try #require(poolError(outcome(pool.submit(job: "exit", input: 1, returning: Int.self))))
+                #expect(error.code == .workerExited)
+                return clock.now
+            }
+            // Each task after a crash waits for the replacement: 100, 200, 400, 800 ms (doubling).
+            var failures = [try crash()]
+            for _ in 0..<4 { failures.append(try crash()) }
+            let gaps = zip(failures, failures.dropFirst()).map { $1 - $0 }
+            for (gap, delay) in zip(gaps, [100, 200, 400, 800]) {
+                #expect(gap >= .milliseconds(delay), "gaps \(gaps)")
+            }
+            // A success on the slot resets the backoff: the next replacement comes after 100 ms again, not 1.6 s.
+            let square = try pool.submit(job: "square", input: 4, returning: Int.self).result(timeout: .seconds(30))
+            #expect(square == 16)
+            let beforeReset = try crash()
+            let afterReset = try crash()
+            #expect(afterReset - beforeReset >= .milliseconds(100))
+            #expect(afterReset - beforeReset < .milliseconds(1_500), "backoff was not reset by the successful task")
+            #expect(pool.statistics.workersExited == 7)
+        }
+
         @Test func recyclingAfterNTasksLosesNothing() throws {
             var configuration = TestWorker.configuration()
             configuration.maxTasksPerWorker = 5
