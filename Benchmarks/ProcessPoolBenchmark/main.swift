@@ -47,6 +47,12 @@ if ProcessPoolWorker.isWorkerProcess {
 }
 
 let arguments = Set(CommandLine.arguments.dropFirst())
+/// Task costs in µs; `--costs 1,100` measures others (1 µs shows the pure per-task overhead).
+let costs: [Int] = {
+    let all = Array(CommandLine.arguments.dropFirst())
+    guard let index = all.firstIndex(of: "--costs"), index + 1 < all.count else { return [100, 1_000] }
+    return all[index + 1].split(separator: ",").compactMap { Int($0) }
+}()
 let quick = arguments.contains("--quick")
 let workers = 2
 let repetitions = quick ? 1 : 3
@@ -127,7 +133,7 @@ for depth in [1, 2, 4] {
 
 var rows: [Row] = []
 var ratios: [(cost: Int, depth: Int, ratio: Double, cpuRatio: Double)] = []
-for cost in [100, 1_000] {
+for cost in costs {
     let count = Int(seconds * Double(workers) * 1e6 / Double(cost))
     // Interleaved repetitions, fastest of each: the machine is shared, and its load drifts.
     var best = [Double](repeating: 0, count: variants.count)
