@@ -132,6 +132,16 @@ extension ProcessPoolTests {
             #expect(TestWorker.childWorkers().isEmpty)
         }
 
+        @Test func shutdownFromAFutureCallbackDoesNotDeadlock() throws {
+            let pool = try ProcessPoolExecutor(configuration: TestWorker.configuration(workers: 1))
+            let pids = pool.workerPIDs
+            // Callbacks run on the pool's supervisor thread, which cannot wait for itself.
+            pool.submit(job: "echo", payload: [1]).whenComplete { _ in pool.shutdown(wait: true) }
+            #expect(TestWorker.eventually { pool.isTerminated })
+            let leftovers = pids.filter(TestWorker.isAlive)
+            #expect(leftovers.isEmpty)
+        }
+
         @Test func workAfterShutdownFailsWithExecutorShutdown() throws {
             let pool = try ProcessPoolExecutor(configuration: TestWorker.configuration(workers: 1))
             pool.shutdown()

@@ -77,6 +77,11 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
         self.slots = Array(repeating: Slot(), count: configuration.workers)
     }
 
+    deinit {
+        close(self.wakeReader)
+        close(self.wakeWriter)
+    }
+
     /// Starts the supervisor thread, which spawns the workers.
     func start() {
         SupervisorThread.start { self.run() }
@@ -178,8 +183,8 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
                 self.handleFrames(of: worker, slot: slot, cancelPending: cancelPending)
             }
         }
-        close(self.wakeReader)
-        close(self.wakeWriter)
+        // The wake-up socket stays open until deinit: a late shutdown() still writes to it, and must not write
+        // into whatever file reuses its number.
         // A pool shut down during startup has not completed `started`.
         self.started.fail(
             ProcessPoolError(code: .spawnFailed, message: "The pool was shut down while its workers were starting"))
