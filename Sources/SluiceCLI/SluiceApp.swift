@@ -100,6 +100,6 @@ struct SluiceCommand: AsyncParsableCommand {
 
             Exit codes: 0 done or stopped on request; 1 stopped on an error; 64 usage error.
             """,
-        subcommands: [RunCommand.self, DevBrokerCommand.self, ProduceCommand.self, DemoCommand.self]
+        subcommands: [RunCommand.self, DevBrokerCommand.self, ProduceCommand.self, DemoCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,140 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// One measurement of `sluice bench`: what consumes, with which handler, from which topic, and
+/// until how many messages are handled. Each runs in a process of its own (so that its CPU time
+/// and peak memory are its own, not the embedded broker's) against the one broker of the run.
+struct BenchScenario: Codable, Sendable, Hashable {
+    /// What consumes.
+    enum Kind: String, Codable, Sendable {
+        /// A bare librdkafka poll loop that drops each message without copying it: the ceiling.
+        case raw
+        /// The same loop copying each message into a `KafkaMessage`, as Sluice does.
+        case rawCopy = "raw-copy"
+        /// A `SluiceConsumer` with a synchronous handler (no-op, or busy-spin of thread CPU time).
+        case sync
+        /// A `SluiceConsumer` with an asynchronous handler that sleeps.
+        case async
+        /// A `SluiceConsumer` assigned partitions with nothing to consume: its CPU use.
+        case idle
+    }
+
+    /// Which topic of the run it reads.
+    enum Workload: String, Codable, Sendable {
+        /// Values of 100 bytes, keys spread over 1,000 keys.
+        case small
+        /// Values of 1 KiB, same keys.
+        case large
+        /// An empty topic.
+        case empty
+    }
+
+    /// The name `--scenarios` selects it by, e.g. `spin-100us-2w`.
+    var name: String
+    var kind: Kind
+    var workload: Workload = .small
+    /// Messages to handle before the measurement ends (0 for `idle`).
+    var messages: Int
+    /// Thread CPU time a `sync` handler spins per message, in µs (0: no-op).
+    var spinMicros = 0
+    /// Time an `async` handler sleeps per message, in µs.
+    var sleepMicros = 0
+    var workers = 2
+    /// `unordered`, `key` or `partition`.
+    var ordering = "unordered"
+    /// The window's message bound (`maxInFlightMessages`).
+    var window = 1_000
+    /// librdkafka's `fetch.wait.max.ms` (the embedded broker answers an empty fetch only after it).
+    var fetchWaitMillis = 10
+    /// How long `idle` measures, in seconds.
+    var idleSeconds = 0.0
+
+    /// The best possible rate: `workers / cost` for a spinning handler, `window / sleep` for a
+    /// sleeping one; `nil` when only the ceiling bounds it.
+    var ideal: Double? {
+        switch kind {
+        case .sync where spinMicros > 0: Double(workers) * 1_000_000 / Double(spinMicros)
+        case .async where sleepMicros > 0: Double(window) * 1_000_000 / Double(sleepMicros)
+        default: nil
+        }
+    }
+
+    /// One line saying what runs.
+    var summary: String {
+        switch kind {
+        case .raw: return "librdkafka poll loop, no copy (the ceiling)"
+        case .rawCopy: return "librdkafka poll loop, copying each message"
+        case .sync:
+            let handler = spinMicros == 0 ? "no-op" : "spin \(Self.format(micros: spinMicros))"
+            let size = workload == .large ? ", 1 KiB values" : ""
+            return "\(handler), \(workers) worker\(workers == 1 ? "" : "s"), \(ordering), window \(window)\(size)"
+        case .async: return "async sleep \(Self.format(micros: sleepMicros)), \(window) in flight, \(ordering)"
+        case .idle: return "idle consumer, fetch.wait.max.ms=\(fetchWaitMillis)"
+        }
+    }
+
+    /// Whether `--scenarios` token `token` selects this scenario: its name, or a prefix of it
+    /// ending at a dash (`spin` selects every `spin-…`, `noop` every ordering of the no-op).
+    func isSelected(by token: String) -> Bool {
+        name == token || name.hasPrefix(token + "-")
+    }
+
+    static func format(micros: Int) -> String {
+        micros % 1_000 == 0 ? "\(micros / 1_000) ms" : "\(micros) µs"
+    }
+}
+
+extension BenchScenario {
+    /// Sizes of a run.
+    struct Sizes: Sendable {
+        /// Messages of the raw and no-op scenarios (and the most any scenario reads).
+        var messages: Int
+        /// Target duration of the CPU-bound and async scenarios: they read `ideal × seconds` messages.
+        var seconds: Double
+        /// 1 KiB messages written for the memory scenario.
+        var largeMessages: Int
+        /// How long the idle scenarios measure.
+        var idleSeconds: Double
+    }
+
+    /// Every scenario of a full run, in the order they run.
+    static func catalogue(_ sizes: Sizes) -> [BenchScenario] {
+        func count(ideal: Double) -> Int { max(1, min(sizes.messages, Int(ideal * sizes.seconds))) }
+        var all: [BenchScenario] = [
+            BenchScenario(name: "raw", kind: .raw, messages: sizes.messages),
+            BenchScenario(name: "raw-copy", kind: .rawCopy, messages: sizes.messages),
+        ]
+        for ordering in ["unordered", "key", "partition"] {
+            all.append(BenchScenario(name: "noop-\(ordering)", kind: .sync, messages: sizes.messages, ordering: ordering))
+        }
+        for (micros, label) in [(10, "10us"), (100, "100us"), (1_000, "1ms")] {
+            for workers in [1, 2] {
+                var spin = BenchScenario(
+                    name: "spin-\(label)-\(workers)w", kind: .sync, messages: 0, spinMicros: micros, workers: workers)
+                spin.messages = count(ideal: spin.ideal ?? 0)
+                all.append(spin)
+            }
+        }
+        for ordering in ["key", "partition"] {
+            var spin = BenchScenario(
+                name: "spin-100us-2w-\(ordering)", kind: .sync, messages: 0, spinMicros: 100, ordering: ordering)
+            spin.messages = count(ideal: spin.ideal ?? 0)
+            all.append(spin)
+        }
+        // The ideal (1,000 in flight / 1 ms = 1M/s) is above the ceiling: read as many as the no-op.
+        all.append(BenchScenario(name: "async-sleep-1ms", kind: .async, messages: sizes.messages, sleepMicros: 1_000))
+        // Memory: a handler slower than the broker, so that the window and librdkafka's queue fill up.
+        var memory = BenchScenario(
+            name: "rss-1kb-10k", kind: .sync, workload: .large, messages: 0, spinMicros: 100, window: 10_000)
+        memory.messages = min(sizes.largeMessages, count(ideal: memory.ideal ?? 0))
+        all.append(memory)
+        all.append(BenchScenario(name: "idle", kind: .idle, workload: .empty, messages: 0, fetchWaitMillis: 500, idleSeconds: sizes.idleSeconds))
+        all.append(BenchScenario(
+            name: "idle-fetch-wait-10ms", kind: .idle, workload: .empty, messages: 0, idleSeconds: sizes.idleSeconds))
+        return all
+    }
+}
