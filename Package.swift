@@ -111,17 +111,9 @@ let package = Package(
             exclude: ["README.md"]
         ),
 
-        // MARK: Benchmarks (executables that print figures; never timed assertions in tests)
+        // MARK: Benchmarks (executables that print figures; never timed assertions in tests).
+        // The engine's benchmark is `sluice bench` (Sources/SluiceCLI/Bench).
 
-        .executableTarget(
-            name: "sluice-engine-bench",
-            dependencies: [
-                "Sluice",
-                "SluiceCLI",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/EngineBenchmark"
-        ),
         .executableTarget(
             name: "sluice-futures-bench",
             dependencies: ["SluiceFutures"],
