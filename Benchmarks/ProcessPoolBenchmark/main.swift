@@ -9,7 +9,7 @@
 // in one run. The executable is its own worker: started by the pool, it serves the "spin" job.
 //
 //     swift build -c release --scratch-path .build-h10 --product sluice-pool-bench
-//     .build-h10/release/sluice-pool-bench [--quick] [--json]
+//     .build-h10/release/sluice-pool-bench [--quick] [--json] [--repetitions N] [--costs 100,1000]
 
 import SluiceFutures
 import SluiceProcessPool
@@ -55,7 +55,14 @@ let costs: [Int] = {
 }()
 let quick = arguments.contains("--quick")
 let workers = 2
-let repetitions = quick ? 1 : 3
+/// `--repetitions N`: more, shorter-lived chances to catch a quiet moment on a shared machine.
+let repetitions: Int = {
+    let all = Array(CommandLine.arguments.dropFirst())
+    if let index = all.firstIndex(of: "--repetitions"), index + 1 < all.count, let count = Int(all[index + 1]) {
+        return max(1, count)
+    }
+    return quick ? 1 : 3
+}()
 /// Seconds of ideal work per measurement.
 let seconds = quick ? 0.5 : 2.0
 
