@@ -10,6 +10,12 @@ internal import Foundation
 internal import Logging
 internal import Synchronization
 
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// The shared heart of a ``SluiceConsumer``: admits polled messages into the window, dispatches
 /// handler calls, and records their completion in the offset tracker.
 ///
@@ -28,6 +34,15 @@ final class ConsumerEngine: @unchecked Sendable {
     private let deadLetters: DeadLetterWriter?
     /// Enforces the handler timeout, when there is one.
     private let deadlines: DeadlineWatchdog?
+    /// Metrics and traces of the handler calls.
+    let observers: HandlerObservers
+    var metrics: EngineMetrics { observers.metrics }
+    /// When the poll loop last turned (monotonic nanoseconds; 0: not yet), for liveness.
+    private let lastTurn = Atomic<Int>(0)
+    /// The poll loop sleeps until then (monotonic nanoseconds): a stuck loop, for tests.
+    private let stallUntil = Atomic<Int>(0)
+    /// 0 before `run()`, 1 while it runs, 2 once it returned.
+    private let lifecycle = Atomic<Int>(0)
     private let condition = NSCondition()
     private var state: EngineState
     /// Mean wall time of one handler call in nanoseconds, as last measured by a worker; sizes
@@ -47,10 +62,47 @@ final class ConsumerEngine: @unchecked Sendable {
         self.handler = handler
         self.deadLetters = deadLetters
         self.deadlines = configuration.handlerTimeout == nil ? nil : DeadlineWatchdog()
+        self.observers = HandlerObservers(
+            tracing: MessageTracing(groupID: configuration.groupID), metrics: EngineMetrics(topics: configuration.topics))
         self.logger = logger
         self.state = EngineState(
             maxInFlightMessages: configuration.maxInFlightMessages, maxInFlightBytes: configuration.maxInFlightBytes,
             deadLetterGuard: configuration.deadLetterGuard)
+    }
+
+    // MARK: - Health
+
+    /// The poll loop turned: it is alive. Sleeps first while a test stalls the loop on purpose.
+    func beat() {
+        while monotonicNanos() < stallUntil.load(ordering: .relaxed) {
+            usleep(10_000)
+        }
+        lastTurn.store(monotonicNanos(), ordering: .relaxed)
+    }
+
+    /// Makes the poll loop stop turning for `duration`, as a stuck loop would (for tests of the
+    /// liveness probe).
+    func stallPollLoop(for duration: Duration) {
+        stallUntil.store(monotonicNanos() + Int(duration.components.seconds) * 1_000_000_000 + Int(duration.components.attoseconds / 1_000_000_000), ordering: .relaxed)
+    }
+
+    /// Marks `run()` started (1) or returned (2).
+    func setLifecycle(_ value: Int) {
+        lifecycle.store(value, ordering: .relaxed)
+    }
+
+    /// Liveness and readiness, judged against `ttl`.
+    func health(livenessTTL ttl: Duration) -> SluiceHealth {
+        let turn = lastTurn.load(ordering: .relaxed)
+        let since: Duration? = turn == 0 ? nil : .nanoseconds(monotonicNanos() - turn)
+        let (stopping, assigned, count) = withState { ($0.stopMode != nil, $0.hasAssignment, $0.epochs.count) }
+        let phase: SluiceHealth.Phase
+        switch lifecycle.load(ordering: .relaxed) {
+        case 0: phase = .starting
+        case 2: phase = .stopped
+        default: phase = stopping ? .stopping : (turn == 0 ? .starting : (assigned ? .consuming : .joining))
+        }
+        return SluiceHealth(phase: phase, sinceLastTurn: since, livenessTTL: ttl, assignedPartitions: count)
     }
 
     /// Stops the helpers once the poll loop has ended: the workers, the deadline thread, and the
@@ -113,7 +165,9 @@ final class ConsumerEngine: @unchecked Sendable {
             // One call at a time: async handlers, and sync ones under a deadline (a chunk would
             // leave the messages behind an overrunning call stuck on its thread).
             for work in ready {
-                handler.run([work], context: context(for:), deadline: deadline, measure: { _ in }) { self.complete($0, results: $1) }
+                handler.run([work], context: context(for:), deadline: deadline, observers: observers, measure: { _ in }) {
+                    self.complete($0, results: $1)
+                }
             }
             return
         }
@@ -124,7 +178,7 @@ final class ConsumerEngine: @unchecked Sendable {
         var start = 0
         while start < ready.count {
             let end = min(start + chunk, ready.count)
-            handler.run(Array(ready[start..<end]), context: context(for:), deadline: nil, measure: recordHandlerTime) {
+            handler.run(Array(ready[start..<end]), context: context(for:), deadline: nil, observers: observers, measure: recordHandlerTime) {
                 self.complete($0, results: $1)
             }
             start = end
@@ -170,11 +224,15 @@ final class ConsumerEngine: @unchecked Sendable {
             for (work, result) in zip(works, results) {
                 guard case .failure(let error) = result else {
                     state.deadLetterGuard.record(deadLettered: false)
+                    state.count(work.message.topic, \.handled)
                     recordDone(work, at: now, in: &state)
                     if let following = state.finish(work, done: true) { next.append(following) }
                     continue
                 }
-                if error is HandlerTimeoutError { state.timedOut += 1 }
+                if error is HandlerTimeoutError {
+                    state.timedOut += 1
+                    state.count(work.message.topic, \.timedOut)
+                }
                 switch failureOutcome(of: work, error: error, in: state) {
                 case .retry(let delay):
                     state.holdForRetry(work)
@@ -185,6 +243,8 @@ final class ConsumerEngine: @unchecked Sendable {
                 case .skip:
                     state.failed += 1
                     state.skipped += 1
+                    state.count(work.message.topic, \.failed)
+                    state.count(work.message.topic, \.skipped)
                     state.deadLetterGuard.record(deadLettered: false)
                     recordDone(work, at: now, in: &state)
                     if let following = state.finish(work, done: true) { next.append(following) }
@@ -194,6 +254,7 @@ final class ConsumerEngine: @unchecked Sendable {
                     followUps.append(.deadLetter(work, error: error))
                 case .stop(let failure):
                     state.failed += 1
+                    state.count(work.message.topic, \.failed)
                     if state.failure == nil { state.failure = failure }
                     state.requestStop(.graceful)
                     if let following = state.finish(work, done: false) { next.append(following) }
@@ -283,7 +344,8 @@ final class ConsumerEngine: @unchecked Sendable {
         }
         let message = work.message
         let topic = deadLetters.topic(for: message.topic)
-        let record = DeadLetterWriter.record(for: message, topic: topic, error: error, attempts: work.attempt, failedAt: Date())
+        var record = DeadLetterWriter.record(for: message, topic: topic, error: error, attempts: work.attempt, failedAt: Date())
+        observers.tracing.injectDeadLetter(&record, for: message)
         logger.warning(
             "handler failed after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s"): writing it to \(topic)",
             metadata: message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
@@ -322,7 +384,10 @@ final class ConsumerEngine: @unchecked Sendable {
             if state.stopMode == .immediate { return false }
             let remaining = clock.now.duration(to: deadline)
             if remaining <= .zero { return false }
-            // Wake at least every 100 ms to notice an immediate stop.
+            // Wake at least every 100 ms to notice an immediate stop (and to show the loop alive).
+            condition.unlock()
+            beat()
+            condition.lock()
             let slice = min(remaining, .milliseconds(100))
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(slice.milliseconds) / 1_000))
         }

@@ -58,6 +58,13 @@ struct EngineState: Sendable {
     var firstAdmittedAt: ContinuousClock.Instant?
     var lastCompletedAt: ContinuousClock.Instant?
 
+    /// Per-topic counts, for metrics.
+    var topics: [String: TopicCounters] = [:]
+    /// Rebalance events by kind (`assigned`, `revoked`, `lost`), for metrics.
+    var rebalanceEvents: [String: Int] = [:]
+    /// Whether the group has given this member its (possibly empty) assignment and not taken it back.
+    var hasAssignment = false
+
     // Counters for statistics.
     var consumed = 0
     var completed = 0
@@ -86,6 +93,13 @@ struct EngineState: Sendable {
             nextEpoch += 1
         }
         rebalances += 1
+        rebalanceEvents["assigned", default: 0] += 1
+        hasAssignment = true
+    }
+
+    /// Counts one event of `field` for `topic`.
+    mutating func count(_ topic: String, _ field: WritableKeyPath<TopicCounters, Int>) {
+        topics[topic, default: TopicCounters()][keyPath: field] += 1
     }
 
     /// Admits polled messages, oldest first, while the window has room.
@@ -109,6 +123,7 @@ struct EngineState: Sendable {
             }
             window.admit(entry.weight)
             consumed += 1
+            count(message.topic, \.consumed)
             if firstAdmittedAt == nil { firstAdmittedAt = entry.polledAt }
             let work = InFlightWork(
                 message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
@@ -171,6 +186,7 @@ struct EngineState: Sendable {
         endRun(work)
         waitingRetries[work.retryKey] = work
         retried += 1
+        count(work.message.topic, \.retried)
     }
 
     /// Takes a retry that is due. Returns the work to run again (its attempt counted up), or,
@@ -191,6 +207,7 @@ struct EngineState: Sendable {
     /// ``endDeadLetter(_:acknowledged:)``. Returns the next work of its lane, if any.
     mutating func beginDeadLetter(_ work: InFlightWork) -> InFlightWork? {
         failed += 1
+        count(work.message.topic, \.failed)
         deadLettering += 1
         deadLetterGuard.record(deadLettered: true)
         return releaseLane(of: work)
@@ -200,7 +217,10 @@ struct EngineState: Sendable {
     mutating func endDeadLetter(_ work: InFlightWork, acknowledged: Bool) {
         endRun(work)
         deadLettering -= 1
-        if acknowledged { deadLettered += 1 }
+        if acknowledged {
+            deadLettered += 1
+            count(work.message.topic, \.deadLettered)
+        }
         window.release(work.weight)
         if acknowledged, epochs[work.topicPartition] == work.epoch {
             tracker.markDone(work.message.offset, on: work.topicPartition)
@@ -243,14 +263,17 @@ struct EngineState: Sendable {
         return result
     }
 
-    /// Forgets revoked partitions.
-    mutating func revoke(_ partitions: Set<TopicPartition>) {
+    /// Forgets revoked (or lost) partitions.
+    mutating func revoke(_ partitions: Set<TopicPartition>, lost: Bool = false) {
         _ = tracker.remove(partitions)
         for tp in partitions {
             epochs[tp] = nil
             committed[tp] = nil
         }
         rebalances += 1
+        rebalanceEvents[lost ? "lost" : "revoked", default: 0] += 1
+        // Cooperative rebalancing takes back some partitions and keeps the others.
+        hasAssignment = !epochs.isEmpty
     }
 
     /// Records a commit acknowledged by the broker.

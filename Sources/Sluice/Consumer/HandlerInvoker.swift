@@ -8,12 +8,6 @@
 internal import SluiceFutures
 internal import Synchronization
 
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
-
 /// Runs a handler where it belongs: a synchronous one on the worker threads, an asynchronous one
 /// under Swift concurrency. Either way each outcome reaches the completion callback exactly once.
 enum HandlerInvoker: Sendable {
@@ -31,6 +25,7 @@ enum HandlerInvoker: Sendable {
         _ works: [InFlightWork],
         context: @escaping @Sendable (InFlightWork) -> HandlerContext,
         deadline: (timeout: Duration, watchdog: DeadlineWatchdog)?,
+        observers: HandlerObservers,
         measure: @escaping @Sendable (Int) -> Void,
         completion: @escaping @Sendable ([InFlightWork], [Result<Void, any Error>]) -> Void
     ) {
@@ -41,7 +36,7 @@ enum HandlerInvoker: Sendable {
                     let ticket = deadline.watchdog.arm(after: deadline.timeout) {
                         completion(works, [.failure(HandlerTimeoutError(timeout: deadline.timeout, attempt: work.attempt))])
                     }
-                    let result = Result { try handler.handle(work.message, context: context(work)) }
+                    let result = Result { try observers.run(work) { try handler.handle(work.message, context: context(work)) } }
                     // Reported by the watchdog already when it expired first.
                     return deadline.watchdog.disarm(ticket) ? [result] : nil
                 }
@@ -49,7 +44,7 @@ enum HandlerInvoker: Sendable {
                 var results: [Result<Void, any Error>] = []
                 results.reserveCapacity(works.count)
                 for work in works {
-                    results.append(Result { try handler.handle(work.message, context: context(work)) })
+                    results.append(Result { try observers.run(work) { try handler.handle(work.message, context: context(work)) } })
                 }
                 measure((monotonicNanos() - start) / works.count)
                 return results
@@ -66,7 +61,7 @@ enum HandlerInvoker: Sendable {
             for work in works {
                 guard let deadline else {
                     Task {
-                        let result = await Result { try await handler.handle(work.message, context: context(work)) }
+                        let result = await Result { try await observers.run(work) { try await handler.handle(work.message, context: context(work)) } }
                         completion([work], [result])
                     }
                     continue
@@ -77,7 +72,7 @@ enum HandlerInvoker: Sendable {
                     completion([work], [.failure(HandlerTimeoutError(timeout: deadline.timeout, attempt: work.attempt))])
                 }
                 task.start {
-                    let result = await Result { try await handler.handle(work.message, context: context(work)) }
+                    let result = await Result { try await observers.run(work) { try await handler.handle(work.message, context: context(work)) } }
                     if deadline.watchdog.disarm(ticket) { completion([work], [result]) }
                 }
             }
@@ -123,11 +118,4 @@ extension Result where Failure == any Error {
             self = .failure(error)
         }
     }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (cheap: served by the vDSO).
-private func monotonicNanos() -> Int {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return now.tv_sec * 1_000_000_000 + now.tv_nsec
 }

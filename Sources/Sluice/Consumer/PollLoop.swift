@@ -37,6 +37,13 @@ final class PollLoop: @unchecked Sendable {
     private var nextCommit: ContinuousClock.Instant
     /// Set once the shutdown drain is over, so the final revocation does not wait again.
     private var isShuttingDown = false
+    /// Time the window was full before the current full period, for metrics.
+    private var windowFullNanos: Int64 = 0
+    /// When each outstanding asynchronous commit was sent, oldest first (for commit latency).
+    private var asyncCommitsSent: Deque<ContinuousClock.Instant> = []
+    private var nextMetrics: ContinuousClock.Instant
+    /// How often metrics are published while running.
+    private let metricsInterval = Duration.milliseconds(500)
 
     /// Tells the owner which Kafka consumer runs (and `nil` once it is closed).
     private let publish: @Sendable (KafkaConsumer?) -> Void
@@ -47,6 +54,7 @@ final class PollLoop: @unchecked Sendable {
         self.configuration = engine.configuration
         self.logger = engine.logger
         self.nextCommit = ContinuousClock.now
+        self.nextMetrics = ContinuousClock.now
         self.maxBatch = max(1, min(256, engine.configuration.maxInFlightMessages))
     }
 
@@ -122,17 +130,63 @@ final class PollLoop: @unchecked Sendable {
 
     private func loop(_ consumer: KafkaConsumer) throws {
         while engine.withState({ $0.stopMode }) == nil {
+            engine.beat()
             engine.admit(&held)
             if let head = held.first {
                 try waitForRoom(for: head, consumer)
             } else {
-                fullSince = nil
+                if let since = fullSince {
+                    windowFullNanos += Self.nanoseconds(since.duration(to: clock.now))
+                    fullSince = nil
+                }
                 try resumeIfDrained(consumer)
                 try pollBatch(consumer, timeout: pollTimeout)
             }
             try repauseIfNeeded(consumer)
             commitIfDue(consumer)
+            publishMetricsIfDue(consumer)
         }
+    }
+
+    // MARK: - Metrics
+
+    private func publishMetricsIfDue(_ consumer: KafkaConsumer) {
+        let now = clock.now
+        guard engine.metrics.isEnabled, now >= nextMetrics else { return }
+        nextMetrics = now.advanced(by: metricsInterval)
+        publishMetrics(consumer)
+    }
+
+    /// Publishes the engine's counts, the window, and each assigned partition's lag.
+    private func publishMetrics(_ consumer: KafkaConsumer?) {
+        guard engine.metrics.isEnabled else { return }
+        let ongoingFull = fullSince.map { Self.nanoseconds($0.duration(to: clock.now)) } ?? 0
+        var snapshot = engine.withState { state in
+            var snapshot = EngineMetrics.Snapshot(
+                topics: state.topics, inFlightMessages: state.window.count, inFlightBytes: state.window.bytes,
+                isPaused: state.isPaused, pauses: state.pauses, windowFullNanos: 0, commits: state.commits,
+                commitFailures: state.commitFailures, rebalanceEvents: state.rebalanceEvents,
+                assignedPartitions: state.epochs.count)
+            for tp in state.epochs.keys {
+                if let position = state.committed[tp] ?? state.tracker.commitPoint(of: tp) {
+                    snapshot.lag[tp] = position
+                }
+            }
+            return snapshot
+        }
+        snapshot.windowFullNanos = windowFullNanos + ongoingFull
+        for (tp, position) in snapshot.lag {
+            if let high = consumer?.cachedWatermarks(of: tp)?.high {
+                snapshot.lag[tp] = max(0, high - position)
+            } else {
+                snapshot.lag[tp] = nil
+            }
+        }
+        engine.metrics.publish(snapshot)
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     /// Waits up to `timeout` for a message, then takes whatever else is ready at once, up to a
@@ -171,7 +225,7 @@ final class PollLoop: @unchecked Sendable {
             guard let message = try consumer.poll(timeout: timeout) else { return nil }
             return PolledMessage(message, polledAt: clock.now)
         } catch let error as KafkaError where !error.isFatal {
-            logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
+            logger.warning("consumer error", metadata: error.loggingMetadata)
             return nil
         }
     }
@@ -220,8 +274,9 @@ final class PollLoop: @unchecked Sendable {
         guard !offsets.isEmpty else { return }
         do {
             try consumer.commit(offsets, mode: .async)
+            asyncCommitsSent.append(now)
         } catch {
-            logger.warning("commit failed; it is retried", metadata: ["kafka.error": "\(error)"])
+            logger.warning("commit failed; it is retried", metadata: ["kafka.error": "\(error)", "kafka.offsets": "\(offsets)"])
         }
     }
 
@@ -232,7 +287,9 @@ final class PollLoop: @unchecked Sendable {
         while true {
             attempt += 1
             do {
+                let sent = clock.now
                 try consumer.commit(offsets, mode: .sync)
+                engine.metrics.recordCommit(sent.duration(to: clock.now))
                 engine.withState { $0.acknowledge(offsets) }
                 logger.debug("committed \(offsets)")
                 return
@@ -244,7 +301,7 @@ final class PollLoop: @unchecked Sendable {
                 }
             } catch {
                 engine.withState { $0.commitFailures += 1 }
-                logger.warning("commit failed", metadata: ["kafka.error": "\(error)", "offsets": "\(offsets)"])
+                logger.warning("commit failed", metadata: ["kafka.error": "\(error)", "kafka.offsets": "\(offsets)"])
                 return
             }
         }
@@ -252,9 +309,12 @@ final class PollLoop: @unchecked Sendable {
 
     /// The commit hook: runs on this thread inside poll.
     private func committed(_ result: KafkaCommitResult) {
+        if let sent = asyncCommitsSent.popFirst() {
+            engine.metrics.recordCommit(sent.duration(to: clock.now))
+        }
         if let error = result.error {
             engine.withState { $0.commitFailures += 1 }
-            logger.warning("commit failed; it is retried", metadata: ["kafka.error": "\(error)"])
+            logger.warning("commit failed; it is retried", metadata: ["kafka.error": "\(error)", "kafka.offsets": "\(result.offsets)"])
         } else {
             engine.withState { $0.acknowledge(result.offsets) }
         }
@@ -262,10 +322,10 @@ final class PollLoop: @unchecked Sendable {
 
     private func kafkaError(_ error: KafkaError) {
         if error.isFatal {
-            logger.error("fatal Kafka error", metadata: ["kafka.error": "\(error)"])
+            logger.error("fatal Kafka error", metadata: error.loggingMetadata)
             engine.fail(SluiceError(code: .kafka, message: "fatal Kafka error", underlying: error))
         } else {
-            logger.warning("Kafka error", metadata: ["kafka.error": "\(error)"])
+            logger.warning("Kafka error", metadata: error.loggingMetadata)
         }
     }
 
@@ -293,11 +353,13 @@ final class PollLoop: @unchecked Sendable {
             let deadline = clock.now.advanced(by: configuration.drainTimeout)
             let drained = isShuttingDown || engine.waitForRunning(of: partitions, until: deadline)
             if !drained {
-                logger.warning("handlers of revoked partitions still running after the drain timeout; their messages will be handled again by the new owner")
+                logger.warning(
+                    "handlers of revoked partitions still running after the drain timeout; their messages will be handled again by the new owner",
+                    metadata: ["kafka.partitions": "\(partitions.sorted())"])
             }
             commitNow(engine.withState { $0.pendingCommits(of: partitions) }, consumer, until: deadline)
         }
-        engine.withState { $0.revoke(partitions) }
+        engine.withState { $0.revoke(partitions, lost: lost) }
         if isPaused, let consumer {
             // librdkafka 2.0.2 keeps a partition's pause flag across unassign and assign, and a
             // later resume covers only the assignment of that moment: resume what is given up, or
@@ -306,7 +368,7 @@ final class PollLoop: @unchecked Sendable {
             do {
                 try consumer.resume(partitions.sorted())
             } catch {
-                logger.warning("resuming revoked partitions failed", metadata: ["kafka.error": "\(error)"])
+                logger.warning("resuming revoked partitions failed", metadata: ["kafka.error": "\(error)", "kafka.partitions": "\(partitions.sorted())"])
             }
         }
         logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted())"])
@@ -326,11 +388,14 @@ final class PollLoop: @unchecked Sendable {
                 "sluice.inflight.messages": "\(engine.withState { $0.window.count })",
             ])
             if !engine.waitForRunning(of: nil, until: deadline) {
-                logger.warning("handlers still running after the drain timeout; committing what is done")
+                logger.warning(
+                    "handlers still running after the drain timeout; committing what is done",
+                    metadata: ["kafka.partitions": "\(engine.withState { $0.running.keys.sorted() })"])
             }
         }
         engine.dropQueued(of: nil)
         commitNow(engine.withState { $0.pendingCommits() }, consumer, until: clock.now.advanced(by: configuration.closeTimeout))
+        publishMetrics(consumer)
         isShuttingDown = true
         publish(nil)  // the owner keeps its last view of the partitions, before close revokes them
         do {
@@ -339,6 +404,18 @@ final class PollLoop: @unchecked Sendable {
             logger.warning("closing the consumer failed", metadata: ["kafka.error": "\(error)"])
         }
         self.consumer = nil
+        publishMetrics(nil)  // the assignment is gone: its lag gauges fall to 0
         logger.info("consumer stopped")
+    }
+}
+
+extension KafkaError {
+    /// The error, and its topic, partition and offset where known, as log metadata.
+    var loggingMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = ["kafka.error": "\(self)"]
+        if let topic { metadata["kafka.topic"] = "\(topic)" }
+        if let partition { metadata["kafka.partition"] = "\(partition)" }
+        if let offset { metadata["kafka.offset"] = "\(offset)" }
+        return metadata
     }
 }

@@ -98,6 +98,8 @@ public final class SluiceConsumer: Service, Sendable {
         guard !alreadyStarted else {
             throw SluiceError(code: .configuration, message: "a SluiceConsumer runs once; create a new one to run again")
         }
+        engine.setLifecycle(1)
+        defer { engine.setLifecycle(2) }
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await runPollThread()
@@ -139,6 +141,18 @@ public final class SluiceConsumer: Service, Sendable {
         engine.requestStop(immediately ? .immediate : .graceful)
     }
 
+    /// Liveness and readiness for probes: live while the consumer loop turns within
+    /// `livenessTTL`; ready once the group assigned this member its partitions, until it stops.
+    public func health(livenessTTL: Duration = .seconds(30)) -> SluiceHealth {
+        engine.health(livenessTTL: livenessTTL)
+    }
+
+    /// Makes the consumer loop stop turning for `duration`, as a stuck loop would: for tests of
+    /// liveness probes.
+    func stallPollLoop(for duration: Duration) {
+        engine.stallPollLoop(for: duration)
+    }
+
     /// A snapshot of counters, the window and each assigned partition. After ``run()`` returns,
     /// the partitions are those held just before the consumer closed, with current counters.
     public var statistics: SluiceStatistics {
@@ -159,7 +173,7 @@ public final class SluiceConsumer: Service, Sendable {
             SluiceStatistics(
                 takenAt: .now, consumed: state.consumed, completed: state.completed, failed: state.failed,
                 retried: state.retried, timedOut: state.timedOut, skipped: state.skipped,
-                deadLettered: state.deadLettered, deadLettering: state.deadLettering,
+                deadLettered: state.deadLettered, deadLettering: state.deadLettering, topics: state.topics,
                 inFlightMessages: state.window.count, inFlightBytes: state.window.bytes, isPaused: state.isPaused, pauses: state.pauses,
                 rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
                 firstAdmittedAt: state.firstAdmittedAt, lastCompletedAt: state.lastCompletedAt, latency: state.latency,

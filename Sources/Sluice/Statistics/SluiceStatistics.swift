@@ -50,6 +50,8 @@ public struct SluiceStatistics: Sendable {
     public var deadLettered: Int
     /// Dead-letter writes not yet acknowledged.
     public var deadLettering: Int
+    /// The same counts per topic.
+    public var topics: [String: TopicCounters]
     /// Messages admitted and not yet done.
     public var inFlightMessages: Int
     /// Bytes of messages admitted and not yet done.

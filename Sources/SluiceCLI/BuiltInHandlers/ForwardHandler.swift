@@ -9,6 +9,8 @@ public import Sluice
 
 /// Writes each message, with its key and headers, to an output topic. A message counts as done
 /// only once the broker acknowledged the write, so nothing is committed that was not forwarded.
+/// With a tracer bootstrapped, the written message carries the trace context of the span that
+/// handled it (a W3C `traceparent` with a W3C propagator).
 public struct ForwardHandler: AsyncMessageHandler {
     private let producer: KafkaProducer
     /// Where messages go.
@@ -22,8 +24,9 @@ public struct ForwardHandler: AsyncMessageHandler {
 
     /// Writes the message and waits for the acknowledgement.
     public func handle(_ message: KafkaMessage, context: HandlerContext) async throws {
+        var headers = message.headers
+        headers.injectTraceContext()
         _ = try await producer.send(KafkaProducerMessage(
-            topic: topic, key: message.key, value: message.isTombstone ? nil : message.value,
-            headers: message.headers))
+            topic: topic, key: message.key, value: message.isTombstone ? nil : message.value, headers: headers))
     }
 }

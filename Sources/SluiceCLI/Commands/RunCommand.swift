@@ -47,10 +47,11 @@ struct RunCommand: AsyncParsableCommand {
                 write to it with: sluice produce --brokers \(broker.bootstrapServers) --topic \(options.topics[0])
                 """)
         }
+        options.observability.bootstrapMetrics()
         let consumer = try Self.makeConsumer(options: options, brokers: brokers, logger: logger)
         let supervisor = ConsumerSupervisor(
             consumer: consumer, maxMessages: options.maxMessages, statusInterval: options.output.statusInterval.duration,
-            logger: logger)
+            server: options.observability.server(for: consumer, logger: logger), logger: logger)
         let started = ContinuousClock.now
         do {
             let (stats, elapsed) = try await supervisor.run()

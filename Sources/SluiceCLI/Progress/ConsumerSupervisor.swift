@@ -17,12 +17,13 @@ internal import Darwin
 #endif
 
 /// Runs a consumer in the foreground: signals (first SIGINT/SIGTERM stops gracefully, a second
-/// stops at once after committing what is done), a status line every interval, and the
-/// `--max-messages` stop.
+/// stops at once after committing what is done), a status line every interval, the
+/// `--max-messages` stop, and the metrics and health endpoint while the consumer runs.
 struct ConsumerSupervisor {
     var consumer: SluiceConsumer
     var maxMessages: Int?
     var statusInterval: Duration
+    var server: ObservabilityServer? = nil
     var logger: Logger
 
     /// Runs until the consumer returns; returns its last statistics and how long it ran.
@@ -45,6 +46,18 @@ struct ConsumerSupervisor {
                 }
             }
             group.addTask { try await watch() }
+            if let server {
+                group.addTask {
+                    do {
+                        try await server.run()
+                    } catch {
+                        // Without its probes an orchestrator would restart it: stop instead.
+                        logger.error("metrics and health endpoint \(server.host):\(server.port) failed: \(error)")
+                        consumer.stop()
+                        throw error
+                    }
+                }
+            }
             // The consumer's task ends first (the others loop until cancelled).
             defer { group.cancelAll() }
             try await group.next()

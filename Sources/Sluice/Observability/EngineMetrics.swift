@@ -1,0 +1,116 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import Metrics
+
+/// The consumer's metrics, through swift-metrics: whatever backend the application bootstrapped
+/// (Prometheus in the `sluice` runner), or nothing at all with the default no-op backend.
+///
+/// Counters and gauges are published from the engine's own counts by the poll loop, a few times
+/// a second and once more when the consumer stops, rather than per message: the hot path only
+/// counts under the lock it takes anyway. Handler durations are recorded per call, by the worker.
+///
+/// Labels are bounded: `topic` (the subscribed topics), `partition` (their partitions), and small
+/// fixed sets (`result`, `event`); never offsets or keys.
+///
+/// `@unchecked Sendable`: `published` is touched only on the poll thread; the recorders are
+/// thread-safe.
+final class EngineMetrics: @unchecked Sendable {
+    /// What the poll loop publishes: the engine's counts and gauges at one moment.
+    struct Snapshot {
+        var topics: [String: TopicCounters] = [:]
+        var inFlightMessages = 0
+        var inFlightBytes = 0
+        var isPaused = false
+        var pauses = 0
+        var windowFullNanos: Int64 = 0
+        var commits = 0
+        var commitFailures = 0
+        var rebalanceEvents: [String: Int] = [:]
+        var assignedPartitions = 0
+        /// Lag of each assigned partition (log end offset minus committed offset).
+        var lag: [TopicPartition: Int64] = [:]
+    }
+
+    /// Whether a metrics backend is bootstrapped; without one nothing is timed or published.
+    let isEnabled: Bool
+    /// Handler call durations, per subscribed topic.
+    private let handlerDurations: [String: Timer]
+    /// From an offset commit request to the broker's answer.
+    private let commitDuration: Timer
+    private var published = Snapshot()
+    /// Partitions whose lag gauge was set: set to 0 once they are no longer assigned.
+    private var lagPartitions: Set<TopicPartition> = []
+
+    init(topics: [String]) {
+        self.isEnabled = !(MetricsSystem.factory is NOOPMetricsHandler)
+        var durations: [String: Timer] = [:]
+        for topic in topics {
+            durations[topic] = Timer(label: "sluice_handler_duration_seconds", dimensions: [("topic", topic)], preferredDisplayUnit: .seconds)
+        }
+        self.handlerDurations = durations
+        self.commitDuration = Timer(label: "sluice_commit_duration_seconds", preferredDisplayUnit: .seconds)
+    }
+
+    /// Records one handler call of a message of `topic`.
+    func recordHandlerDuration(topic: String, nanoseconds: Int) {
+        handlerDurations[topic]?.recordNanoseconds(Int64(nanoseconds))
+    }
+
+    /// Records the time from an offset commit request to the broker's answer.
+    func recordCommit(_ duration: Duration) {
+        guard isEnabled else { return }
+        commitDuration.record(duration: duration)
+    }
+
+    /// Publishes what changed since the last call. Poll thread only.
+    func publish(_ now: Snapshot) {
+        guard isEnabled else { return }
+        for (topic, counts) in now.topics {
+            let before = published.topics[topic] ?? TopicCounters()
+            let dimensions = [("topic", topic)]
+            increment("sluice_messages_consumed_total", dimensions, by: counts.consumed - before.consumed)
+            increment("sluice_messages_handled_total", dimensions, by: counts.handled - before.handled)
+            increment("sluice_messages_failed_total", dimensions, by: counts.failed - before.failed)
+            increment("sluice_messages_retried_total", dimensions, by: counts.retried - before.retried)
+            increment("sluice_messages_dead_lettered_total", dimensions, by: counts.deadLettered - before.deadLettered)
+            increment("sluice_messages_skipped_total", dimensions, by: counts.skipped - before.skipped)
+            increment("sluice_handler_timeouts_total", dimensions, by: counts.timedOut - before.timedOut)
+        }
+        increment("sluice_pauses_total", [], by: now.pauses - published.pauses)
+        increment("sluice_commits_total", [("result", "success")], by: now.commits - published.commits)
+        increment("sluice_commits_total", [("result", "failure")], by: now.commitFailures - published.commitFailures)
+        for (event, count) in now.rebalanceEvents {
+            increment("sluice_rebalance_events_total", [("event", event)], by: count - (published.rebalanceEvents[event] ?? 0))
+        }
+        let fullNanos = now.windowFullNanos - published.windowFullNanos
+        if fullNanos > 0 {
+            FloatingPointCounter(label: "sluice_window_full_seconds_total").increment(by: Double(fullNanos) / 1e9)
+        }
+        Gauge(label: "sluice_in_flight_messages").record(now.inFlightMessages)
+        Gauge(label: "sluice_in_flight_bytes").record(now.inFlightBytes)
+        Gauge(label: "sluice_paused").record(now.isPaused ? 1 : 0)
+        Gauge(label: "sluice_assigned_partitions").record(now.assignedPartitions)
+        for (tp, lag) in now.lag {
+            lagGauge(tp).record(lag)
+        }
+        for tp in lagPartitions.subtracting(now.lag.keys) {
+            lagGauge(tp).record(0)  // no longer ours: its lag is another member's
+        }
+        lagPartitions = Set(now.lag.keys)
+        published = now
+    }
+
+    /// Creating the counter registers it, so that it is scraped as 0 before its first event.
+    private func increment(_ label: String, _ dimensions: [(String, String)], by delta: Int) {
+        Counter(label: label, dimensions: dimensions).increment(by: max(0, delta))
+    }
+
+    private func lagGauge(_ tp: TopicPartition) -> Gauge {
+        Gauge(label: "sluice_consumer_lag", dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")])
+    }
+}

@@ -1,0 +1,74 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import Instrumentation
+internal import ServiceContextModule
+internal import Tracing
+
+/// A span per handler call, continuing the trace whose context the message carries (a W3C
+/// `traceparent` header, with a W3C propagator bootstrapped), with the OpenTelemetry messaging
+/// attributes. The handler runs with the span's context as `ServiceContext.current`, so what it
+/// produces can continue the trace (``Swift/Array/injectTraceContext(_:)``).
+///
+/// With no tracer bootstrapped (swift-distributed-tracing's no-op default), nothing is done at all:
+/// `isEnabled` is read once per consumer, so the hot path pays nothing.
+struct MessageTracing: Sendable {
+    let isEnabled: Bool
+    let groupID: String
+
+    init(groupID: String) {
+        self.isEnabled = !(InstrumentationSystem.tracer is NoOpTracer)
+        self.groupID = groupID
+    }
+
+    /// The trace context the message's headers carry.
+    static func context(of message: KafkaMessage) -> ServiceContext {
+        var context = ServiceContext.topLevel
+        InstrumentationSystem.instrument.extract(message.headers, into: &context, using: KafkaHeadersExtractor())
+        return context
+    }
+
+    /// Runs a synchronous handler call in a span.
+    func run(_ message: KafkaMessage, attempt: Int, _ body: () throws -> Void) throws {
+        guard isEnabled else { return try body() }
+        try withSpan("\(message.topic) process", context: Self.context(of: message), ofKind: .consumer) { span in
+            describe(span, message, attempt)
+            try body()
+        }
+    }
+
+    /// Runs an asynchronous handler call in a span.
+    func run(_ message: KafkaMessage, attempt: Int, _ body: () async throws -> Void) async throws {
+        guard isEnabled else { return try await body() }
+        try await withSpan("\(message.topic) process", context: Self.context(of: message), ofKind: .consumer) { span in
+            describe(span, message, attempt)
+            try await body()
+        }
+    }
+
+    /// Adds a dead-lettered record's span, a child of the message's trace, and writes its context
+    /// into the record's headers.
+    func injectDeadLetter(_ record: inout KafkaProducerMessage, for message: KafkaMessage) {
+        guard isEnabled else { return }
+        withSpan("\(record.topic) publish", context: Self.context(of: message), ofKind: .producer) { span in
+            span.attributes["messaging.system"] = "kafka"
+            span.attributes["messaging.destination.name"] = record.topic
+            span.attributes["messaging.operation.type"] = "publish"
+            record.headers.injectTraceContext(span.context)
+        }
+    }
+
+    private func describe(_ span: any Span, _ message: KafkaMessage, _ attempt: Int) {
+        span.attributes["messaging.system"] = "kafka"
+        span.attributes["messaging.operation.type"] = "process"
+        span.attributes["messaging.destination.name"] = message.topic
+        span.attributes["messaging.destination.partition.id"] = "\(message.partition)"
+        span.attributes["messaging.kafka.offset"] = Int(message.offset)
+        span.attributes["messaging.consumer.group.name"] = groupID
+        span.attributes["sluice.attempt"] = attempt
+    }
+}

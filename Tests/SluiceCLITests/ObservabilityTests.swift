@@ -1,0 +1,297 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Logging
+@testable import Sluice
+@testable import SluiceCLI
+import Synchronization
+import Testing
+import W3CTraceContext
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The metrics and health endpoint and trace propagation, in this process against an embedded
+/// broker (the process tests cover the same through `sluice run`).
+@Suite(.timeLimit(.minutes(5)), .serialized)
+struct ObservabilityTests {
+    /// A consumer and its endpoint, running.
+    struct Running {
+        let consumer: SluiceConsumer
+        let run: Task<Void, any Error>
+        let server: Task<Void, any Error>
+        let port: Int
+
+        func get(_ path: String) async throws -> (status: Int, body: String) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+
+        func stop() async throws {
+            consumer.stop()
+            try await run.value
+            server.cancel()
+            _ = await server.result
+        }
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "sluice.test")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    static func start(_ consumer: SluiceConsumer, livenessTTL: Duration = .seconds(30)) async throws -> Running {
+        let bound = Mutex<Int?>(nil)
+        let server = ObservabilityServer(consumer: consumer, port: 0, livenessTTL: livenessTTL, logger: logger) { port in
+            bound.withLock { $0 = port }
+        }
+        let serverTask = Task { try await server.run() }
+        let run = Task { try await consumer.run() }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while bound.withLock({ $0 }) == nil, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let port = try #require(bound.withLock { $0 }, "the endpoint did not start")
+        return Running(consumer: consumer, run: run, server: serverTask, port: port)
+    }
+
+    static func configuration(_ broker: EmbeddedBroker, topic: String, group: String) -> SluiceConfiguration {
+        var config = SluiceConfiguration(brokers: [broker.bootstrapServers], groupID: group, topics: [topic])
+        config.kafka.fetchWaitMax = .milliseconds(10)
+        config.commitInterval = .milliseconds(200)
+        config.kafka.sessionTimeout = .seconds(4)
+        config.kafka.common.properties["heartbeat.interval.ms"] = "250"
+        return config
+    }
+
+    static func produce(_ broker: EmbeddedBroker, topic: String, count: Int, headers: (Int) -> [KafkaHeader] = { _ in [] }) throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers]), logger: logger)
+        for id in 0..<count {
+            try producer.produce(
+                KafkaProducerMessage(
+                    topic: topic, key: Array("k\(id % 50)".utf8), value: Array("\(id)".utf8),
+                    headers: [KafkaHeader(name: "sluice-id", string: "\(id)")] + headers(id)),
+                blockWhenQueueFull: true) { _ in }
+        }
+        try producer.close(timeout: .seconds(30))
+    }
+
+    /// Reads `topic` from the beginning until `count` messages arrived (30 s at most).
+    static func read(_ broker: EmbeddedBroker, topic: String, count: Int) throws -> [KafkaMessage] {
+        var config = KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: "reader-\(UUID())")
+        config.fetchWaitMax = .milliseconds(10)
+        let reader = try KafkaConsumer(configuration: config, logger: logger)
+        defer { try? reader.close(timeout: .seconds(5)) }
+        try reader.subscribe(topics: [topic])
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(30))
+        var messages: [KafkaMessage] = []
+        while messages.count < count, clock.now < deadline {
+            if let message = try reader.poll(timeout: .milliseconds(100)) { messages.append(message) }
+        }
+        return messages
+    }
+
+    /// `name{labels} value` lines of a scrape whose name and labels contain `filter`.
+    static func samples(_ scrape: String, _ name: String, containing filter: String = "") -> [Double] {
+        scrape.split(separator: "\n").filter { line in
+            line.hasPrefix(name + "{") || line.hasPrefix(name + " ")
+        }.filter { filter.isEmpty || $0.contains(filter) }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+    }
+
+    @Test func metricsCountWhatWasHandledDuringAndAfterARunAndLagReachesZero() async throws {
+        PrometheusExport.bootstrap()
+        let topic = "metrics-\(UUID().uuidString.prefix(8))"
+        let total = 6_000
+        let broker = try EmbeddedBroker(logger: Self.logger)
+        try broker.createTopic(topic, partitions: 4)
+        try broker.createTopic("\(topic).dlq", partitions: 1)
+        try Self.produce(broker, topic: topic, count: total)
+        var config = Self.configuration(broker, topic: topic, group: "metrics")
+        config.workers = 2
+        config.failurePolicy = .deadLetter()
+        config.retry = RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(10), jitter: 0)
+        // Slow enough (about 1 s in all) for scrapes to catch the run midway.
+        let poison = total / 300
+        let consumer = try SluiceConsumer(
+            configuration: config,
+            handler: ClosureMessageHandler { message, context in
+                SpinHandler.spin(micros: 300)
+                try FlakyHandler(failEvery: 300, transient: 0).handle(message, context: context)
+            },
+            logger: Self.logger)
+        let running = try await Self.start(consumer)
+        let filter = "topic=\"\(topic)\""
+        var midway = 0
+        var finished = false
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(60))
+        var last = ""
+        while clock.now < deadline {
+            let (status, scrape) = try await running.get("/metrics")
+            #expect(status == 200)
+            last = scrape
+            let handled = Self.samples(scrape, "sluice_messages_handled_total", containing: filter).first ?? 0
+            let lags = Self.samples(scrape, "sluice_consumer_lag", containing: filter)
+            if handled > 0, handled < Double(total - poison) { midway += 1 }
+            if handled == Double(total - poison), lags.count == 4, lags.allSatisfy({ $0 == 0 }) {
+                finished = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(finished, "handled and lag 0 on 4 partitions:\n\(last.split(separator: "\n").filter { $0.contains(topic) }.joined(separator: "\n"))")
+        #expect(midway > 0, "at least one scrape during the run")
+        let stats = consumer.statistics
+        try await Task.sleep(for: .milliseconds(600))  // one more publication
+        let (_, during) = try await running.get("/metrics")
+        running.consumer.stop()
+        _ = try await running.run.value
+        // The server outlives the consumer here: a scrape after the run sees the final counts.
+        let (_, after) = try await running.get("/metrics")
+        running.server.cancel()
+        _ = await running.server.result
+
+        for scrape in [during, after] {
+            #expect(Self.samples(scrape, "sluice_messages_consumed_total", containing: filter) == [Double(total)])
+            #expect(Self.samples(scrape, "sluice_messages_handled_total", containing: filter) == [Double(total - poison)])
+            #expect(Self.samples(scrape, "sluice_messages_dead_lettered_total", containing: filter) == [Double(poison)])
+            #expect(Self.samples(scrape, "sluice_messages_failed_total", containing: filter) == [Double(poison)])
+            #expect(Self.samples(scrape, "sluice_messages_retried_total", containing: filter) == [Double(poison)])
+            #expect(Self.samples(scrape, "sluice_handler_duration_seconds_count", containing: filter) == [Double(total + poison)])
+        }
+        #expect(stats.topics[topic]?.handled == total - poison)
+        #expect(Self.samples(during, "sluice_in_flight_messages") == [0])
+        #expect(Self.samples(during, "sluice_assigned_partitions") == [4])
+        #expect((Self.samples(during, "sluice_commits_total", containing: "success").first ?? 0) >= 1)
+        #expect((Self.samples(during, "sluice_rebalance_events_total", containing: "assigned").first ?? 0) >= 1)
+        #expect(Self.samples(after, "sluice_assigned_partitions") == [0], "the assignment is gone after the run")
+        #expect(during.contains("# TYPE sluice_handler_duration_seconds histogram"))
+    }
+
+    @Test func liveFailsWhileTheLoopIsStalledAndReadyFollowsTheAssignment() async throws {
+        let topic = "health-\(UUID().uuidString.prefix(8))"
+        let broker = try EmbeddedBroker(logger: Self.logger)
+        try broker.createTopic(topic, partitions: 2)
+        let config = Self.configuration(broker, topic: topic, group: "health")
+        let first = try SluiceConsumer(configuration: config, handler: ClosureMessageHandler { _, _ in }, logger: Self.logger)
+        let running = try await Self.start(first, livenessTTL: .seconds(1))
+
+        let (earlyStatus, early) = try await running.get("/health/ready")
+        #expect(earlyStatus == 503, "not ready while joining the group: \(early)")
+        #expect(early.contains("\"status\":\"unavailable\""))
+        let clock = ContinuousClock()
+        var deadline = clock.now.advanced(by: .seconds(20))
+        var readyStatus = 0
+        while clock.now < deadline {
+            readyStatus = try await running.get("/health/ready").status
+            if readyStatus == 200 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(readyStatus == 200, "ready once assigned")
+        let (liveStatus, live) = try await running.get("/health/live")
+        #expect(liveStatus == 200)
+        #expect(live.contains("\"phase\":\"consuming\""), "\(live)")
+        #expect(live.contains("\"assignedPartitions\":2"), "\(live)")
+
+        // A stuck loop: past the 1 s TTL the probe fails, and recovers once the loop turns again.
+        first.stallPollLoop(for: .milliseconds(2_500))
+        var sawStalled = false
+        deadline = clock.now.advanced(by: .seconds(2))
+        while clock.now < deadline, !sawStalled {
+            sawStalled = try await running.get("/health/live").status == 503
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(sawStalled, "live fails while the loop is stalled")
+        var liveAgain = false
+        deadline = clock.now.advanced(by: .seconds(5))
+        while clock.now < deadline, !liveAgain {
+            liveAgain = try await running.get("/health/live").status == 200
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(liveAgain, "live again once the loop turns")
+
+        // A second member joins: the first gives its partitions back (not ready), then gets its share.
+        let second = try SluiceConsumer(configuration: config, handler: ClosureMessageHandler { _, _ in }, logger: Self.logger)
+        let secondRun = Task { try await second.run() }
+        var sawRebalance = false
+        var readyAgain = false
+        deadline = clock.now.advanced(by: .seconds(30))
+        while clock.now < deadline {
+            let status = try await running.get("/health/ready").status
+            if status == 503 { sawRebalance = true }
+            if sawRebalance, status == 200, second.health().isReady {
+                readyAgain = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(sawRebalance, "not ready during the rebalance")
+        #expect(readyAgain, "ready again with its share")
+        #expect(first.health().assignedPartitions == 1)
+        second.stop()
+        _ = try? await secondRun.value
+        running.consumer.stop()
+        _ = try await running.run.value
+        let (stoppedStatus, stopped) = try await running.get("/health/live")
+        #expect(stoppedStatus == 503, "a stopped consumer is not live: \(stopped)")
+        #expect(stopped.contains("\"phase\":\"stopped\""))
+        running.server.cancel()
+        _ = await running.server.result
+    }
+
+    @Test func traceparentOfAnInputMessageReachesTheOutputAndDeadLetterMessagesWithTheSameTraceID() async throws {
+        W3CTestTracer.bootstrap
+        let topic = "traced-\(UUID().uuidString.prefix(8))"
+        let total = 200
+        let broker = try EmbeddedBroker(logger: Self.logger)
+        for name in [topic, "\(topic).out", "\(topic).dlq"] { try broker.createTopic(name, partitions: 2) }
+        var parents: [Int: TraceContext] = [:]
+        for id in 0..<total {
+            parents[id] = TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState())
+        }
+        let inputs = parents
+        try Self.produce(broker, topic: topic, count: total) { id in
+            [KafkaHeader(name: "traceparent", string: inputs[id]!.traceParentHeaderValue)]
+        }
+        var config = Self.configuration(broker, topic: topic, group: "traced")
+        config.failurePolicy = .deadLetter()
+        config.retry = .none
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers]), logger: Self.logger)
+        let forward = ForwardHandler(producer: producer, topic: "\(topic).out")
+        let consumer = try SluiceConsumer(
+            configuration: config,
+            asyncHandler: ClosureAsyncMessageHandler { message, context in
+                let id = Int(message.headers.string(named: "sluice-id") ?? "") ?? -1
+                if id % 10 == 3 { throw FlakyHandler.Failure(description: "poison \(id)") }
+                try await forward.handle(message, context: context)
+            },
+            logger: Self.logger)
+        let run = Task { try await consumer.run() }
+        let outputs = try Self.read(broker, topic: "\(topic).out", count: total - total / 10)
+        let letters = try Self.read(broker, topic: "\(topic).dlq", count: total / 10)
+        consumer.stop()
+        try await run.value
+        try producer.close(timeout: .seconds(5))
+
+        #expect(outputs.count == total - total / 10)
+        #expect(letters.count == total / 10)
+        for message in outputs + letters {
+            let id = try #require(Int(message.headers.string(named: "sluice-id") ?? ""))
+            let header = try #require(message.headers.string(named: "traceparent"), "no traceparent on \(id)")
+            let written = try TraceContext(traceParentHeaderValue: header)
+            let input = try #require(inputs[id])
+            #expect(written.traceID == input.traceID, "message \(id) continues its trace")
+            #expect(written.spanID != input.spanID, "from a span of its own, a child of the input's")
+            #expect(message.headers.filter { $0.name == "traceparent" }.count == 1, "one traceparent, replaced")
+        }
+    }
+}
