@@ -15,9 +15,9 @@ import SluiceFutures
 import SluiceProcessPool
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Busy-spins until the calling thread has used `micros` µs of CPU time (as `SpinHandler.spin` does).

@@ -13,9 +13,9 @@ import SluiceProcessPool
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// What the `throw` job throws.

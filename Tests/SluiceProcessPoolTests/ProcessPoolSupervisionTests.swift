@@ -11,9 +11,9 @@ import SluiceProcessPool
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Workers that crash, hang, exit, grow or get recycled, and shutdown. Serialized: each test starts worker

@@ -10,9 +10,9 @@ import SluiceProcessPool
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The suites that start worker processes, nested here so that they run one test at a time: they check

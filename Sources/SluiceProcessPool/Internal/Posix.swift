@@ -6,11 +6,11 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The system calls the pool makes, in one place, with `errno` turned into values.
@@ -34,13 +34,18 @@ enum Posix {
     static func socketPair() -> (Int32, Int32)? {
         var fds: [Int32] = [-1, -1]
         #if canImport(Darwin)
-            let type = SOCK_STREAM
+        let type = SOCK_STREAM
         #else
-            let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         #endif
         guard socketpair(AF_UNIX, type, 0, &fds) == 0 else { return nil }
         #if canImport(Darwin)
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // No MSG_NOSIGNAL there: the socket itself must not raise SIGPIPE.
+        var on: Int32 = 1
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
         #endif
         return (fds[0], fds[1])
     }
@@ -62,13 +67,13 @@ enum Posix {
     /// supervisor thread, which outlives its workers unless the pool's process dies). Linux only.
     static func dieWithSpawningThread() {
         #if os(Linux)
-            // prctl is variadic in C and so not imported; PR_SET_PDEATHSIG takes its argument in a register either
-            // way on the Linux ABIs.
-            typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
-            guard let symbol = dlsym(nil, "prctl") else { return }
-            let prctl = unsafeBitCast(symbol, to: Prctl.self)
-            let setParentDeathSignal: Int32 = 1
-            _ = prctl(setParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
+        // prctl is variadic in C and so not imported; PR_SET_PDEATHSIG takes its argument in a register either
+        // way on the Linux ABIs.
+        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        guard let symbol = dlsym(nil, "prctl") else { return }
+        let prctl = unsafeBitCast(symbol, to: Prctl.self)
+        let setParentDeathSignal: Int32 = 1
+        _ = prctl(setParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
         #endif
     }
 
@@ -92,9 +97,9 @@ enum Posix {
     static func sendSome(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Transfer {
         while true {
             #if canImport(Darwin)
-                let flags: Int32 = 0
+            let flags: Int32 = 0
             #else
-                let flags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
+            let flags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
             #endif
             let sent = send(fd, bytes.baseAddress, bytes.count, flags)
             if sent >= 0 { return .bytes(sent) }

@@ -6,9 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 /// How `Codable` values cross the process boundary: JSON, with errors that name the job and the type.

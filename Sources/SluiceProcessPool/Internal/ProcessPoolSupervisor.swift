@@ -10,11 +10,11 @@ import SluiceFutures
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The engine of a ``ProcessPoolExecutor``: one OS thread that polls every worker's sockets, sends queued

@@ -6,11 +6,11 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Starts the detached OS thread that runs a pool's supervisor loop, outside Swift's cooperative pool
@@ -36,9 +36,9 @@ enum SupervisorThread {
     /// An identifier of the calling thread, comparable with `==`.
     static var currentID: UInt {
         #if canImport(Darwin)
-            UInt(bitPattern: pthread_self())
+        UInt(bitPattern: pthread_self())
         #else
-            UInt(pthread_self())
+        UInt(pthread_self())
         #endif
     }
 
@@ -48,13 +48,13 @@ enum SupervisorThread {
 }
 
 #if canImport(Darwin)
-    private func supervisorThreadEntry(_ argument: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-        SupervisorThread.run(argument)
-        return nil
-    }
+private func supervisorThreadEntry(_ argument: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+    SupervisorThread.run(argument)
+    return nil
+}
 #else
-    private func supervisorThreadEntry(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-        if let argument { SupervisorThread.run(argument) }
-        return nil
-    }
+private func supervisorThreadEntry(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    if let argument { SupervisorThread.run(argument) }
+    return nil
+}
 #endif

@@ -6,11 +6,11 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Starts worker processes with `posix_spawn` (never `fork`: nothing of this process's state, threads or
@@ -49,7 +49,13 @@ enum WorkerSpawner {
             close(workerResult)
         }
 
+        #if canImport(Darwin)
+        var actions: posix_spawn_file_actions_t? = nil
+        var attributes: posix_spawnattr_t? = nil
+        #else
         var actions = posix_spawn_file_actions_t()
+        var attributes = posix_spawnattr_t()
+        #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         // dup2 clears close-on-exec on the new descriptor; every other descriptor of ours is close-on-exec.
@@ -57,7 +63,6 @@ enum WorkerSpawner {
         posix_spawn_file_actions_adddup2(&actions, workerResult, self.workerOutputFD)
         self.addCloseFrom(&actions, 5)
 
-        var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var emptyMask = sigset_t()
@@ -102,22 +107,22 @@ enum WorkerSpawner {
     }
 
     #if canImport(Glibc)
-        // glibc declares posix_spawn_file_actions_addclosefrom_np (2.34+) only under _GNU_SOURCE, which the
-        // Swift Glibc module does not define: look it up at run time, and do without it where it is missing.
-        private typealias AddCloseFrom =
-            @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        private static let addCloseFromFunction: AddCloseFrom? = {
-            guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-            return unsafeBitCast(symbol, to: AddCloseFrom.self)
-        }()
+    // glibc declares posix_spawn_file_actions_addclosefrom_np (2.34+) only under _GNU_SOURCE, which the
+    // Swift Glibc module does not define: look it up at run time, and do without it where it is missing.
+    private typealias AddCloseFrom =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFromFunction: AddCloseFrom? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
 
-        /// Closes every inherited descriptor from `lowest` up in the worker, including ones other code in this
-        /// process opened without close-on-exec.
-        private static func addCloseFrom(_ actions: inout posix_spawn_file_actions_t, _ lowest: Int32) {
-            guard let function = self.addCloseFromFunction else { return }
-            _ = function(&actions, lowest)
-        }
+    /// Closes every inherited descriptor from `lowest` up in the worker, including ones other code in this
+    /// process opened without close-on-exec.
+    private static func addCloseFrom(_ actions: inout posix_spawn_file_actions_t, _ lowest: Int32) {
+        guard let function = self.addCloseFromFunction else { return }
+        _ = function(&actions, lowest)
+    }
     #else
-        private static func addCloseFrom(_ actions: inout posix_spawn_file_actions_t, _ lowest: Int32) {}
+    private static func addCloseFrom(_ actions: inout posix_spawn_file_actions_t?, _ lowest: Int32) {}
     #endif
 }
