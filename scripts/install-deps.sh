@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Installs what building Sluice needs beyond Swift: librdkafka's headers (Debian's librdkafka-dev)
-# and pkg-config. Does nothing when they are already there.
+# Installs what building and checking Sluice needs beyond Swift: librdkafka's headers (Debian's
+# librdkafka-dev), pkg-config, and docker-compose (to validate docker-compose.yml; no container
+# engine is installed or needed). Does nothing when they are already there.
 set -euo pipefail
-if pkg-config --exists rdkafka 2>/dev/null; then
+packages=()
+if ! pkg-config --exists rdkafka 2>/dev/null; then
+    packages+=(librdkafka-dev pkg-config)
+fi
+if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+    packages+=(docker-compose)
+fi
+if [ ${#packages[@]} -eq 0 ]; then
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: librdkafka (pkg-config 'rdkafka') is missing and this is not a Debian/Ubuntu system;" >&2
-    echo "       install librdkafka >= 2.0 with its headers (e.g. 'brew install librdkafka')." >&2
+    echo "error: missing ${packages[*]} and this is not a Debian/Ubuntu system;" >&2
+    echo "       install librdkafka >= 2.0 with its headers (e.g. 'brew install librdkafka')" >&2
+    echo "       and docker-compose (or Docker's compose plugin)." >&2
     exit 1
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "Installing librdkafka-dev and pkg-config..."
+echo "Installing ${packages[*]}..."
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librdkafka-dev pkg-config >/dev/null
+# --no-install-recommends: docker-compose recommends docker.io (a container engine), not needed here.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 pkg-config --modversion rdkafka
