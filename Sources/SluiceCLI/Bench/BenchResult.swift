@@ -47,8 +47,13 @@ struct BenchResult: Codable, Sendable {
     var baselineRSSMegabytes: Double?
     /// CPU time of the scenario's process from its start to the end of the measurement.
     var cpuSeconds: Double?
-    /// ``cpuSeconds`` per handled message, in µs (group join and start-up included).
+    /// CPU time of the scenario's process per message from the first handled message to the
+    /// last, in µs: what the consumer costs, whatever else runs on the machine.
     var cpuMicrosPerMessage: Double?
+    /// For a spinning handler: the share of that CPU time spent in the handler's own work
+    /// (cost × messages / CPU time). Unlike the rate, it does not depend on how many cores the
+    /// rest of the machine leaves free: 1 − share is what the engine and librdkafka cost.
+    var handlerCPUShare: Double?
     /// For `idle` scenarios: CPU used while assigned with nothing to consume, in % of one core.
     var idleCPUPercent: Double?
     /// Why the scenario failed, when it did.

@@ -33,6 +33,8 @@ struct BenchRunner: Sendable {
         return max(16, (count * perMessage + 3_000_000 - 1) / 3_000_000)
     }
 
+    /// Runs every scenario and returns the report; a failed scenario carries its error.
+    /// - Throws: When the broker cannot start or the topics cannot be written.
     func run() async throws -> BenchReport {
         guard let executable = ProcessMetrics.executableURL else {
             throw SluiceError(code: .configuration, message: "cannot find this executable to start scenario processes")
@@ -43,7 +45,7 @@ struct BenchRunner: Sendable {
         progress("embedded broker at \(broker.bootstrapServers)")
 
         let smallCount = scenarios.filter { $0.workload == .small }.map(\.messages).max() ?? 0
-        let largeCount = scenarios.filter { $0.workload == .large }.map(\.messages).max().map { _ in sizes.largeMessages } ?? 0
+        let largeCount = scenarios.contains { $0.workload == .large } ? sizes.largeMessages : 0
         let smallPartitions = Self.partitions(count: smallCount, size: 100)
         let largePartitions = Self.partitions(count: largeCount, size: 1_024)
         var endOffsets: [BenchScenario.Workload: [Int64]] = [:]
@@ -88,6 +90,7 @@ struct BenchRunner: Sendable {
             ceilingMessagesPerSecond: ceiling, scenarios: results)
     }
 
+    /// The topic a workload is written to.
     static func topic(of workload: BenchScenario.Workload) -> String {
         switch workload {
         case .small: smallTopic

@@ -83,6 +83,7 @@ struct BenchScenario: Codable, Sendable, Hashable {
         name == token || name.hasPrefix(token + "-")
     }
 
+    /// `10 µs`, `1 ms`.
     static func format(micros: Int) -> String {
         micros % 1_000 == 0 ? "\(micros / 1_000) ms" : "\(micros) µs"
     }

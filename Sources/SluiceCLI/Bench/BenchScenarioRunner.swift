@@ -175,7 +175,12 @@ struct BenchScenarioRunner: Sendable {
         result.steadyMessagesPerSecond = recorder.steadyRate
         result.idealMessagesPerSecond = scenario.ideal
         result.cpuSeconds = cpu
-        result.cpuMicrosPerMessage = recorder.count > 0 ? cpu * 1e6 / Double(recorder.count) : nil
+        if let window = recorder.cpuSeconds, scenario.messages > 1 {
+            result.cpuMicrosPerMessage = window * 1e6 / Double(scenario.messages - 1)
+            if scenario.kind == .sync, scenario.spinMicros > 0, window > 0 {
+                result.handlerCPUShare = Double(scenario.spinMicros) * Double(scenario.messages - 1) / (window * 1e6)
+            }
+        }
         if recorder.strayCount > 0 {
             result.error = "\(recorder.strayCount) messages were handled twice or were not expected"
         }
@@ -214,10 +219,12 @@ struct BenchScenarioRunner: Sendable {
         var isSet: Bool { flag.load(ordering: .acquiring) }
     }
 
+    /// A duration in seconds.
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
+    /// A duration in milliseconds.
     static func milliseconds(_ duration: Duration) -> Double {
         seconds(duration) * 1_000
     }

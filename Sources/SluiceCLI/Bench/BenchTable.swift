@@ -13,7 +13,7 @@ enum BenchTable {
     static func render(_ report: BenchReport) -> String {
         let header = [
             "scenario", "handled", "msg/s", "2nd half", "×ceiling", "×ideal", "p50 ms", "p99 ms", "commit p99",
-            "CPU µs/msg", "peak RSS",
+            "CPU µs/msg", "in handler", "peak RSS",
         ]
         var rows: [[String]] = []
         var lines: [String] = []
@@ -23,6 +23,7 @@ enum BenchTable {
                 ratio(result.ratioToCeiling), ratio(result.ratioToIdeal),
                 number(result.pollToDoneP50Milliseconds), number(result.pollToDoneP99Milliseconds),
                 number(result.doneToCommitPointP99Milliseconds), number(result.cpuMicrosPerMessage),
+                ratio(result.handlerCPUShare),
                 result.peakRSSMegabytes.map { String(format: "%.0f MB", $0) } ?? "-",
             ])
         }
@@ -54,8 +55,9 @@ enum BenchTable {
         lines.append("")
         lines.append("msg/s from the first handled message to the last; ×ceiling: over the raw poll loop of this run;")
         lines.append("×ideal: over workers/cost or in-flight/sleep; p50/p99: poll → done (engine histogram);")
-        lines.append("commit p99: done → commit point; CPU µs/msg: the scenario process's CPU time (start-up and")
-        lines.append("group join included) per message; peak RSS: VmHWM of the scenario process (broker excluded).")
+        lines.append("commit p99: done → commit point; CPU µs/msg: the scenario process's CPU time per message while")
+        lines.append("it ran; in handler: the share of it spent spinning in the handler (independent of other load);")
+        lines.append("peak RSS: VmHWM of the scenario's own process (the broker runs in the parent).")
         let load = [report.loadAverageAtStart, report.loadAverageAtEnd].map { $0.map { String(format: "%.2f", $0) } ?? "?" }
         lines.append("\(report.cores) cores, load average \(load[0]) at the start, \(load[1]) at the end.")
         return lines.joined(separator: "\n")

@@ -26,6 +26,9 @@ final class CompletionRecorder: @unchecked Sendable {
     private let firstAt = Atomic<Int64>(0)
     private let middleAt = Atomic<Int64>(0)
     private let lastAt = Atomic<Int64>(0)
+    /// Process CPU time at the first and the `target`-th message, in µs (0: not yet).
+    private let firstCPU = Atomic<Int64>(0)
+    private let lastCPU = Atomic<Int64>(0)
     /// Messages outside the slots (an unexpected partition or offset), or handled twice.
     private let strays = Atomic<Int>(0)
 
@@ -72,9 +75,24 @@ final class CompletionRecorder: @unchecked Sendable {
 
     private func tally(at now: Int64) {
         let count = handledCount.add(1, ordering: .acquiringAndReleasing).newValue
-        if count == 1 { firstAt.store(now, ordering: .releasing) }
+        if count == 1 {
+            firstAt.store(now, ordering: .releasing)
+            firstCPU.store(Int64(ProcessMetrics.cpuSeconds() * 1e6), ordering: .releasing)
+        }
         if count == max(1, target / 2) { middleAt.store(now, ordering: .releasing) }
-        if count == target { lastAt.store(now, ordering: .releasing) }
+        if count == target {
+            lastAt.store(now, ordering: .releasing)
+            lastCPU.store(Int64(ProcessMetrics.cpuSeconds() * 1e6), ordering: .releasing)
+        }
+    }
+
+    /// CPU seconds the whole process used from the first handled message to the `target`-th;
+    /// `nil` before that.
+    var cpuSeconds: Double? {
+        let first = firstCPU.load(ordering: .acquiring)
+        let last = lastCPU.load(ordering: .acquiring)
+        guard first > 0, last > 0 else { return nil }
+        return Double(last - first) / 1e6
     }
 
     /// Seconds from the first handled message to the `target`-th; `nil` before that.

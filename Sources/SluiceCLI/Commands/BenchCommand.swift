@@ -102,7 +102,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let properties = try kafka.parsed()
         do {
-            _ = try KafkaConsumerConfiguration(groupID: "check", properties: properties).validate()
+            try KafkaConsumerConfiguration(groupID: "check", properties: properties).validate()
         } catch {
             throw CommandFailure.usage("invalid Kafka configuration: \(error)")
         }
