@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 
 public import Instrumentation
-public import ServiceContextModule
 
 /// Reads trace context (e.g. W3C `traceparent`) from Kafka headers, for
 /// `InstrumentationSystem.instrument.extract`.

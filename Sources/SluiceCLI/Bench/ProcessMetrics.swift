@@ -7,6 +7,8 @@
 
 internal import Foundation
 
+internal import Dispatch
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
@@ -45,9 +47,7 @@ enum ProcessMetrics {
 
     /// CLOCK_MONOTONIC in nanoseconds (served by the vDSO: cheap enough for every message).
     static func monotonicNanos() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        Int64(DispatchTime.now().uptimeNanoseconds)
     }
 
     /// The executable of this process, to start scenario processes from.

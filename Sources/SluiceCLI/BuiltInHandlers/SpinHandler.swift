@@ -8,6 +8,8 @@
 public import Sluice
 
 #if canImport(Glibc)
+// `timespec` resolves through Dispatch's C module once NIO is in the build graph.
+internal import Dispatch
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
