@@ -21,17 +21,17 @@ struct HandlerRegistryTests {
     }
 
     @Test func builtInNamesAreSortedAndListed() {
-        #expect(HandlerRegistry.builtIn.names == ["forward", "noop", "score-orders", "sha256", "spin"])
+        #expect(HandlerRegistry.builtIn.names == ["flaky", "forward", "noop", "score-orders", "sha256", "spin"])
         let listing = HandlerRegistry.builtIn.listing
-        #expect(listing.split(separator: "\n").count == 5)
+        #expect(listing.split(separator: "\n").count == 6)
         #expect(listing.contains("  spin — busy-spins"))
     }
 
     @Test func unknownNameListsTheKnownHandlers() {
-        #expect(error(making: "nope") == "unknown handler 'nope'; known handlers: forward, noop, score-orders, sha256, spin")
+        #expect(error(making: "nope") == "unknown handler 'nope'; known handlers: flaky, forward, noop, score-orders, sha256, spin")
     }
 
-    @Test(arguments: ["noop", "spin", "sha256", "score-orders"])
+    @Test(arguments: ["noop", "spin", "sha256", "score-orders", "flaky"])
     func builtInsMakeWithDefaultOptions(name: String) {
         #expect(error(making: name) == nil)
     }
@@ -42,6 +42,7 @@ struct HandlerRegistryTests {
         ("sha256", ["rounds": "0"], "handler option rounds=0 must be at least 1"),
         ("score-orders", ["rounds": "x"], "handler option rounds=x: 'x' is not an integer"),
         ("forward", [:], "handler 'forward' needs --output-topic"),
+        ("flaky", ["fail-every": "-1"], "handler options fail-every=-1 and transient=0 must not be negative"),
     ])
     func factoriesRejectBadOptionsNamingThem(name: String, options: [String: String], message: String) {
         #expect(error(making: name, options: options) == message)
@@ -53,7 +54,7 @@ struct HandlerRegistryTests {
         registry.register("custom", summary: "mine") { setup in
             .sync(SpinHandler(micros: try setup.options.int("micros", default: 1)))
         }
-        #expect(registry.names == ["custom", "forward", "noop", "score-orders", "sha256", "spin"])
+        #expect(registry.names == ["custom", "flaky", "forward", "noop", "score-orders", "sha256", "spin"])
         #expect(registry.listing.contains("  noop — replaced"))
         _ = try registry.make("custom", setup: HandlerSetup(options: HandlerOptions(["micros": "3"])))
     }
