@@ -6,6 +6,7 @@
 //
 //   Sluice            the engine: consumer loop, window, ordering, offset tracker
 //     SluiceFutures   Executor / Future toolkit, knows nothing of Kafka
+//     SluiceProcessPool  ProcessPoolExecutor: named jobs in supervised worker processes (on SluiceFutures)
 //     SluiceKafka     safe Swift layer over librdkafka + EmbeddedBroker (the only importer of CRdKafka)
 //       CRdKafka      system library: module map + shim header, pkg-config "rdkafka"
 
@@ -70,6 +71,7 @@ let package = Package(
             dependencies: [
                 "SluiceKafka",
                 "SluiceFutures",
+                "SluiceProcessPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,6 +85,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "Sluice",
+                "SluiceProcessPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

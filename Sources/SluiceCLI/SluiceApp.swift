@@ -7,6 +7,7 @@
 
 internal import ArgumentParser
 internal import Foundation
+internal import SluiceProcessPool
 
 /// The runner: give it your handlers and it provides the whole `sluice` command line — `run`,
 /// `dev-broker`, `produce`, `demo` — with environment-variable configuration, signal handling,
@@ -38,18 +39,44 @@ public struct SluiceApp: Sendable {
     /// The registry of the running app, for the commands (which ArgumentParser creates).
     @TaskLocal static var current: SluiceApp = SluiceApp(handlers: .builtIn)
 
+    /// The command line being run (environment defaults applied), for worker processes to repeat.
+    @TaskLocal static var arguments: [String] = []
+
     /// Parses the process arguments (and `SLUICE_*` environment variables), runs the command,
     /// and exits with its code.
     public func main() async -> Never {
         let arguments = EnvironmentDefaults.apply(
             to: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
-        let code = await SluiceApp.$current.withValue(self) { await Self.run(arguments) }
+        if ProcessPoolWorker.isWorkerProcess {
+            exit(SluiceApp.$current.withValue(self) { Self.serveAsWorker(arguments) })
+        }
+        let code = await run(arguments: arguments)
         exit(code)
     }
 
     /// Runs one command line and returns the exit code (what ``main()`` exits with).
     public func run(arguments: [String]) async -> Int32 {
-        await SluiceApp.$current.withValue(self) { await Self.run(arguments) }
+        await SluiceApp.$current.withValue(self) {
+            await SluiceApp.$arguments.withValue(arguments) { await Self.run(arguments) }
+        }
+    }
+
+    /// A worker process of `sluice run --isolation process`: serves the handler the arguments
+    /// name, and returns the exit code.
+    private static func serveAsWorker(_ arguments: [String]) -> Int32 {
+        do {
+            guard let command = try SluiceCommand.parseAsRoot(arguments) as? RunCommand else {
+                throw CommandFailure.usage("a worker process runs the arguments of 'sluice run', got \(arguments)")
+            }
+            try command.serveAsWorker()
+            return 0
+        } catch let error as CommandFailure {
+            FileHandle.standardError.write(Data("sluice worker: \(error.message)\n".utf8))
+            return error.exitCode
+        } catch {
+            FileHandle.standardError.write(Data("sluice worker: \(error)\n".utf8))
+            return 1
+        }
     }
 
     private static func run(_ arguments: [String]) async -> Int32 {

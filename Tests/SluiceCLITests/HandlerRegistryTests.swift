@@ -42,7 +42,8 @@ struct HandlerRegistryTests {
         ("sha256", ["rounds": "0"], "handler option rounds=0 must be at least 1"),
         ("score-orders", ["rounds": "x"], "handler option rounds=x: 'x' is not an integer"),
         ("forward", [:], "handler 'forward' needs --output-topic"),
-        ("flaky", ["fail-every": "-1"], "handler options fail-every=-1 and transient=0 must not be negative"),
+        ("flaky", ["fail-every": "-1"], "handler option fail-every=-1 must not be negative"),
+        ("flaky", ["hang-every": "-3"], "handler option hang-every=-3 must not be negative"),
     ])
     func factoriesRejectBadOptionsNamingThem(name: String, options: [String: String], message: String) {
         #expect(error(making: name, options: options) == message)

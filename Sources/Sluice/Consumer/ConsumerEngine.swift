@@ -9,6 +9,7 @@ internal import DequeModule
 internal import Foundation
 internal import Logging
 internal import Synchronization
+internal import SluiceProcessPool
 
 #if canImport(Glibc)
 internal import Glibc
@@ -61,13 +62,24 @@ final class ConsumerEngine: @unchecked Sendable {
         self.configuration = configuration
         self.handler = handler
         self.deadLetters = deadLetters
-        self.deadlines = configuration.handlerTimeout == nil ? nil : DeadlineWatchdog()
+        // Worker processes have real timeouts: the pool kills an overrunning worker.
+        if configuration.handlerTimeout != nil, !handler.isIsolated {
+            self.deadlines = DeadlineWatchdog()
+        } else {
+            self.deadlines = nil
+        }
         self.observers = HandlerObservers(
             tracing: MessageTracing(groupID: configuration.groupID), metrics: EngineMetrics(topics: configuration.topics))
         self.logger = logger
         self.state = EngineState(
             maxInFlightMessages: configuration.maxInFlightMessages, maxInFlightBytes: configuration.maxInFlightBytes,
             deadLetterGuard: configuration.deadLetterGuard)
+    }
+
+    /// The worker processes' counts, for a handler in worker processes.
+    var workerProcesses: ProcessPoolStatistics? {
+        if case .process(let pool) = handler { return pool.statistics }
+        return nil
     }
 
     // MARK: - Health
@@ -160,12 +172,12 @@ final class ConsumerEngine: @unchecked Sendable {
     /// completion lock for many messages); expensive ones one by one, spread over the workers.
     private func dispatch(_ ready: [InFlightWork]) {
         guard !ready.isEmpty else { return }
-        let deadline = configuration.handlerTimeout.flatMap { timeout in deadlines.map { (timeout, $0) } }
-        guard case .sync = handler, deadline == nil else {
+        let timeout = configuration.handlerTimeout
+        guard case .sync = handler, timeout == nil else {
             // One call at a time: async handlers, and sync ones under a deadline (a chunk would
             // leave the messages behind an overrunning call stuck on its thread).
             for work in ready {
-                handler.run([work], context: context(for:), deadline: deadline, observers: observers, measure: { _ in }) {
+                handler.run([work], context: context(for:), timeout: timeout, watchdog: deadlines, observers: observers, measure: { _ in }) {
                     self.complete($0, results: $1)
                 }
             }
@@ -178,7 +190,10 @@ final class ConsumerEngine: @unchecked Sendable {
         var start = 0
         while start < ready.count {
             let end = min(start + chunk, ready.count)
-            handler.run(Array(ready[start..<end]), context: context(for:), deadline: nil, observers: observers, measure: recordHandlerTime) {
+            handler.run(
+                Array(ready[start..<end]), context: context(for:), timeout: nil, watchdog: nil, observers: observers,
+                measure: recordHandlerTime
+            ) {
                 self.complete($0, results: $1)
             }
             start = end
@@ -285,10 +300,15 @@ final class ConsumerEngine: @unchecked Sendable {
     /// Decides a failed attempt's fate. Runs with the state locked.
     private func failureOutcome(of work: InFlightWork, error: any Error, in state: EngineState) -> FailureOutcome {
         if state.stopMode != nil || state.failure != nil { return .abandon }
-        if work.attempt < configuration.retry.maxAttempts, !(error is any NonRetryableError) {
+        let message = work.message
+        if let poolError = error as? ProcessPoolError, Self.isWorkerSetupError(poolError) {
+            return .stop(SluiceError(
+                code: .configuration, message: "the handler's worker processes cannot run \(message)",
+                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset))
+        }
+        if work.attempt < configuration.retry.maxAttempts, Self.isRetryable(error) {
             return .retry(after: configuration.retry.backoff(after: work.attempt))
         }
-        let message = work.message
         switch configuration.failurePolicy.kind {
         case .skip:
             return .skip
@@ -304,6 +324,18 @@ final class ConsumerEngine: @unchecked Sendable {
                 message: "stopping instead of dead-lettering \(message): \(refusal)",
                 underlying: error, topic: message.topic, partition: message.partition, offset: message.offset))
         }
+    }
+
+    /// Whether another attempt may help: not for a ``NonRetryableError``, here or in a worker.
+    private static func isRetryable(_ error: any Error) -> Bool {
+        if error is any NonRetryableError { return false }
+        if let remote = error as? WorkerHandlerError { return remote.isRetryable }
+        return true
+    }
+
+    /// Errors of the worker set-up rather than of a message: no message can succeed after them.
+    private static func isWorkerSetupError(_ error: ProcessPoolError) -> Bool {
+        [.jobNotFound, .spawnFailed, .protocolViolation, .encodingFailed].contains(error.code)
     }
 
     /// Counts a message done (handled, skipped or dead-lettered) for the statistics.

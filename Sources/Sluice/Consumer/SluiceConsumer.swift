@@ -9,6 +9,7 @@ internal import Foundation
 public import Logging
 public import ServiceLifecycle
 internal import SluiceFutures
+public import SluiceProcessPool
 internal import Synchronization
 
 /// A Kafka consumer that runs a handler per message with a bounded number in flight and commits
@@ -75,6 +76,28 @@ public final class SluiceConsumer: Service, Sendable {
             logger: logger)
     }
 
+    /// Creates a consumer running a synchronous handler in supervised worker processes
+    /// (``ProcessIsolation``): one per ``SluiceConfiguration/workers``, started before this returns.
+    /// - Throws: ``SluiceError`` naming a bad configuration value, or when the workers do not start.
+    public init(
+        configuration: SluiceConfiguration,
+        isolation: ProcessIsolation,
+        logger: Logger = Logger(label: "sluice")
+    ) throws {
+        try configuration.validate()
+        var pool = isolation.pool
+        pool.workers = configuration.workers
+        let executor: ProcessPoolExecutor
+        do {
+            executor = try ProcessPoolExecutor(configuration: pool, logger: logger)
+        } catch {
+            throw SluiceError(code: .configuration, message: "the handler's worker processes did not start", underlying: error)
+        }
+        self.engine = ConsumerEngine(
+            configuration: configuration, handler: .process(executor),
+            deadLetters: try Self.deadLetterWriter(configuration, logger), logger: logger)
+    }
+
     /// The dead-letter producer, for the dead-letter policy.
     private static func deadLetterWriter(_ configuration: SluiceConfiguration, _ logger: Logger) throws -> DeadLetterWriter? {
         guard configuration.failurePolicy.deadLetterTopicTemplate != nil else { return nil }
@@ -139,6 +162,12 @@ public final class SluiceConsumer: Service, Sendable {
     /// up to the drain timeout, commit, close. Immediately: commit what is done and close.
     public func stop(immediately: Bool = false) {
         engine.requestStop(immediately ? .immediate : .graceful)
+    }
+
+    /// The worker processes' counts (started, crashed, timed out, recycled), when the handler
+    /// runs in worker processes (``ProcessIsolation``); `nil` otherwise.
+    public var workerProcesses: ProcessPoolStatistics? {
+        engine.workerProcesses
     }
 
     /// Liveness and readiness for probes: live while the consumer loop turns within

@@ -58,9 +58,11 @@ final class DeadLetterWriter: Sendable {
         for failed: KafkaMessage, topic: String, error: any Error, attempts: Int, failedAt: Date
     ) -> KafkaProducerMessage {
         var headers = failed.headers.filter { !Header.all.contains($0.name) }
+        // A worker process's error is named by its original type.
+        let errorType = (error as? WorkerHandlerError)?.typeName ?? String(reflecting: type(of: error))
         headers += [
             KafkaHeader(name: Header.error, string: "\(error)"),
-            KafkaHeader(name: Header.errorType, string: String(reflecting: type(of: error))),
+            KafkaHeader(name: Header.errorType, string: errorType),
             KafkaHeader(name: Header.sourceTopic, string: failed.topic),
             KafkaHeader(name: Header.sourcePartition, string: "\(failed.partition)"),
             KafkaHeader(name: Header.sourceOffset, string: "\(failed.offset)"),

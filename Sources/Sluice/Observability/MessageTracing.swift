@@ -50,6 +50,21 @@ struct MessageTracing: Sendable {
         }
     }
 
+    /// Starts the span of a handler call that completes elsewhere (in a worker process).
+    func startSpan(_ message: KafkaMessage, attempt: Int) -> (any Span)? {
+        guard isEnabled else { return nil }
+        let span = Tracing.startSpan("\(message.topic) process", context: Self.context(of: message), ofKind: .consumer)
+        describe(span, message, attempt)
+        return span
+    }
+
+    /// Ends a span from ``startSpan(_:attempt:)`` with the call's outcome.
+    func end(_ span: (any Span)?, _ result: Result<Void, any Error>) {
+        guard let span else { return }
+        if case .failure(let error) = result { span.recordError(error) }
+        span.end()
+    }
+
     /// Adds a dead-lettered record's span, a child of the message's trace, and writes its context
     /// into the record's headers.
     func injectDeadLetter(_ record: inout KafkaProducerMessage, for message: KafkaMessage) {

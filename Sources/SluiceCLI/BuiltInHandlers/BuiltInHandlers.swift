@@ -30,13 +30,12 @@ extension HandlerRegistry {
             let rounds = try setup.options.int("rounds", default: 20)
             return .sync(OrderScoringHandler(rounds: max(1, rounds)))
         }
-        registry.register("flaky", summary: "fails on purpose: fail-every=N fails every N-th message on every attempt, transient=K the first K attempts of each") { setup in
-            let failEvery = try setup.options.int("fail-every", default: 0)
-            let transient = try setup.options.int("transient", default: 0)
-            guard failEvery >= 0, transient >= 0 else {
-                throw HandlerOptions.Error(description: "handler options fail-every=\(failEvery) and transient=\(transient) must not be negative")
+        registry.register("flaky", summary: "fails on purpose: fail-every=N fails every N-th message on every attempt, transient=K the first K attempts of each; trap-every=N and hang-every=N trap or hang instead") { setup in
+            let values = try ["fail-every", "transient", "trap-every", "hang-every"].map { try setup.options.int($0, default: 0) }
+            if let negative = zip(["fail-every", "transient", "trap-every", "hang-every"], values).first(where: { $0.1 < 0 }) {
+                throw HandlerOptions.Error(description: "handler option \(negative.0)=\(negative.1) must not be negative")
             }
-            return .sync(FlakyHandler(failEvery: failEvery, transient: transient))
+            return .sync(FlakyHandler(failEvery: values[0], transient: values[1], trapEvery: values[2], hangEvery: values[3]))
         }
         return registry
     }

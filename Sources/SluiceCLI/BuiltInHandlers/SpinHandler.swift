@@ -9,7 +9,7 @@ public import Sluice
 
 #if canImport(Glibc)
 // `timespec` resolves through Dispatch's C module once NIO is in the build graph.
-internal import Dispatch
+internal import CDispatch
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin

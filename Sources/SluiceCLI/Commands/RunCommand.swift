@@ -9,6 +9,7 @@ internal import ArgumentParser
 internal import Foundation
 internal import Logging
 internal import Sluice
+internal import SluiceProcessPool
 
 /// `sluice run`: consume topics with a registered handler until stopped.
 struct RunCommand: AsyncParsableCommand {
@@ -56,6 +57,9 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let (stats, elapsed) = try await supervisor.run()
             print(StatusFormatter.summary(stats, elapsed: elapsed))
+            if let workers = consumer.workerProcesses {
+                print(StatusFormatter.workers(workers))
+            }
         } catch let error as SluiceError {
             print(StatusFormatter.summary(consumer.statistics, elapsed: started.duration(to: .now)))
             throw CommandFailure.runtime(error.description)
@@ -73,11 +77,18 @@ struct RunCommand: AsyncParsableCommand {
             let configuration = try options.configuration(brokers: brokers)
             try configuration.validate()
             let handler = try registry.make(options.handler, setup: setup)
-            switch handler.kind {
-            case .sync(let handler):
+            switch (handler.kind, options.isolation.isolation) {
+            case (.sync(let handler), .thread):
                 return try SluiceConsumer(configuration: configuration, handler: handler, logger: logger)
-            case .async(let handler):
+            case (.sync, .process):
+                // The workers are this executable with the same arguments: they build the same handler.
+                let isolation = options.isolation.processIsolation(arguments: SluiceApp.arguments)
+                return try SluiceConsumer(configuration: configuration, isolation: isolation, logger: logger)
+            case (.async(let handler), .thread):
                 return try SluiceConsumer(configuration: configuration, asyncHandler: handler, logger: logger)
+            case (.async, .process):
+                throw CommandFailure.usage(
+                    "handler '\(options.handler)' is asynchronous: --isolation process runs synchronous handlers only")
             }
         } catch let error as HandlerOptions.Error {
             throw CommandFailure.usage(error.description)
@@ -91,5 +102,22 @@ struct RunCommand: AsyncParsableCommand {
             // Any other error of an application's factory: its options cannot make a handler.
             throw CommandFailure.usage("handler '\(options.handler)': \(error)")
         }
+    }
+}
+
+extension RunCommand {
+    /// Worker mode (`--isolation process`): this process was started by the consumer's process
+    /// pool with the consumer's arguments. Builds the same handler and serves messages until the
+    /// pool closes the connection.
+    func serveAsWorker() throws {
+        let logger = options.output.makeLogger(label: "sluice.worker")
+        let brokers = options.brokers?.split(separator: ",").map(String.init) ?? []
+        let setup = HandlerSetup(
+            options: try HandlerOptions(parsing: options.handlerOptions), brokers: brokers,
+            outputTopic: options.outputTopic, kafkaProperties: try options.kafka.parsed(), logger: logger)
+        guard case .sync(let handler) = try SluiceApp.current.handlers.make(options.handler, setup: setup).kind else {
+            throw CommandFailure.usage("handler '\(options.handler)' is asynchronous: --isolation process runs synchronous handlers only")
+        }
+        try ProcessIsolation.serve(handler, logger: logger)
     }
 }

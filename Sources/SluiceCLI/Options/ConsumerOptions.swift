@@ -48,6 +48,8 @@ struct ConsumerOptions: ParsableArguments {
 
     @OptionGroup(title: "Failure handling") var failures: FailureOptions
 
+    @OptionGroup(title: "Isolation") var isolation: IsolationOptions
+
     @OptionGroup(title: "Metrics and health") var observability: ObservabilityOptions
 
     @Option(help: "eager | cooperative-sticky partition assignment. (env: SLUICE_ASSIGNMENT)")

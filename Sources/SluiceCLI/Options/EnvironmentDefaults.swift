@@ -35,7 +35,8 @@ enum EnvironmentDefaults {
             ("retry-backoff-max", .single), ("retry-backoff-multiplier", .single), ("dead-letter-topic", .single),
             ("dead-letter-max-consecutive", .single), ("dead-letter-max-ratio", .single),
             ("dead-letter-ratio-window", .single), ("handler-timeout", .single), ("metrics-port", .single),
-            ("metrics-host", .single), ("liveness-ttl", .single),
+            ("metrics-host", .single), ("liveness-ttl", .single), ("isolation", .single),
+            ("max-tasks-per-worker", .single), ("max-worker-memory", .single),
         ],
         // dev-broker's --brokers is a count, so SLUICE_BROKERS (an address list) is not read for it.
         "dev-broker": [("topic", .list(",")), ("bootstrap-file", .single)],

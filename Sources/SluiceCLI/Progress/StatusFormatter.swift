@@ -7,6 +7,7 @@
 
 internal import Foundation
 public import Sluice
+internal import SluiceProcessPool
 
 /// Turns statistics into the periodic status line and the final summary.
 public enum StatusFormatter {
@@ -56,6 +57,12 @@ public enum StatusFormatter {
                 : "committed  \(committed) of end offsets \(end); behind on \(mismatched.map(\.description).joined(separator: ", "))")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The summary line of worker processes (`--isolation process`).
+    static func workers(_ stats: ProcessPoolStatistics) -> String {
+        "workers    started \(stats.workersStarted), recycled \(stats.workersRecycled), crashed \(stats.workersCrashed), "
+            + "exited \(stats.workersExited), timed out \(stats.workersTimedOut)"
     }
 
     /// 1234 → `1.2k`, 1234567 → `1.23M`.

@@ -1,0 +1,146 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// The bytes a message and its attempt travel as to a worker process, and the outcome travels back
+/// as.
+///
+/// Hand-written rather than `Codable`: JSON would spell every key and value byte as a number (or
+/// base64), several times the size and the time of these length-prefixed fields, on every message.
+enum WireMessage {
+    /// What a worker's handler call came to. Crashes and timeouts never get here: the pool reports
+    /// those.
+    enum Outcome: Equatable {
+        case success
+        /// The handler threw: its type (`String(reflecting:)`), description, and whether it
+        /// conforms to ``NonRetryableError``.
+        case failure(type: String, description: String, nonRetryable: Bool)
+    }
+
+    /// A malformed payload: the two sides are not the same build.
+    struct DecodingError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func encode(_ message: KafkaMessage, attempt: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + message.value.count + (message.key?.count ?? 0))
+        put(UInt64(attempt), &out)
+        put(Array(message.topic.utf8), &out)
+        put(UInt64(UInt32(bitPattern: message.partition)), &out)
+        put(UInt64(bitPattern: message.offset), &out)
+        put(message.key, &out)
+        put(message.value, &out)
+        out.append(message.isTombstone ? 1 : 0)
+        put(UInt64(message.headers.count), &out)
+        for header in message.headers {
+            put(Array(header.name.utf8), &out)
+            put(header.value, &out)
+        }
+        if let timestamp = message.timestamp {
+            out.append(timestamp.kind == .logAppendTime ? 2 : 1)
+            put(UInt64(bitPattern: timestamp.millisecondsSinceEpoch), &out)
+        } else {
+            out.append(0)
+        }
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> (message: KafkaMessage, attempt: Int) {
+        var reader = Reader(buffer: bytes)
+        let attempt = Int(try reader.u64())
+        let topic = String(decoding: try reader.bytes(), as: UTF8.self)
+        let partition = Int32(bitPattern: UInt32(truncatingIfNeeded: try reader.u64()))
+        let offset = Int64(bitPattern: try reader.u64())
+        let key = try reader.optionalBytes()
+        let value = try reader.bytes()
+        let isTombstone = try reader.byte() == 1
+        var headers: [KafkaHeader] = []
+        for _ in 0..<(try reader.u64()) {
+            let name = String(decoding: try reader.bytes(), as: UTF8.self)
+            headers.append(KafkaHeader(name: name, value: try reader.optionalBytes()))
+        }
+        var timestamp: KafkaTimestamp?
+        switch try reader.byte() {
+        case 0: timestamp = nil
+        case let kind:
+            let millis = Int64(bitPattern: try reader.u64())
+            timestamp = KafkaTimestamp(millisecondsSinceEpoch: millis, kind: kind == 2 ? .logAppendTime : .createTime)
+        }
+        let message = KafkaMessage(
+            topic: topic, partition: partition, offset: offset, key: key, value: value, isTombstone: isTombstone,
+            headers: headers, timestamp: timestamp)
+        return (message, attempt)
+    }
+
+    static func encode(_ outcome: Outcome) -> [UInt8] {
+        guard case .failure(let type, let description, let nonRetryable) = outcome else { return [0] }
+        var out: [UInt8] = [nonRetryable ? 2 : 1]
+        put(Array(type.utf8), &out)
+        put(Array(description.utf8), &out)
+        return out
+    }
+
+    static func decodeOutcome(_ bytes: [UInt8]) throws -> Outcome {
+        var reader = Reader(buffer: bytes)
+        let tag = try reader.byte()
+        guard tag != 0 else { return .success }
+        let type = String(decoding: try reader.bytes(), as: UTF8.self)
+        let description = String(decoding: try reader.bytes(), as: UTF8.self)
+        return .failure(type: type, description: description, nonRetryable: tag == 2)
+    }
+
+    // MARK: - Fields
+
+    private static func put(_ value: UInt64, _ out: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func put(_ bytes: [UInt8], _ out: inout [UInt8]) {
+        put(UInt64(bytes.count), &out)
+        out.append(contentsOf: bytes)
+    }
+
+    /// Absent as length `UInt64.max`.
+    private static func put(_ bytes: [UInt8]?, _ out: inout [UInt8]) {
+        guard let bytes else { return put(UInt64.max, &out) }
+        put(bytes, &out)
+    }
+
+    private struct Reader {
+        let buffer: [UInt8]
+        var position = 0
+
+        mutating func byte() throws -> UInt8 {
+            guard position < buffer.count else { throw DecodingError(description: "message payload ends early at byte \(position)") }
+            defer { position += 1 }
+            return buffer[position]
+        }
+
+        mutating func u64() throws -> UInt64 {
+            guard position + 8 <= buffer.count else { throw DecodingError(description: "message payload ends early at byte \(position)") }
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(buffer[position + index]) << (8 * index) }
+            position += 8
+            return value
+        }
+
+        mutating func bytes() throws -> [UInt8] {
+            guard let bytes = try optionalBytes() else { throw DecodingError(description: "a required field is absent at byte \(position)") }
+            return bytes
+        }
+
+        mutating func optionalBytes() throws -> [UInt8]? {
+            let count = try u64()
+            if count == UInt64.max { return nil }
+            guard count <= UInt64(buffer.count - position) else {
+                throw DecodingError(description: "a field of \(count) bytes passes the end of the payload")
+            }
+            defer { position += Int(count) }
+            return Array(buffer[position..<(position + Int(count))])
+        }
+    }
+}
