@@ -56,7 +56,7 @@ enum BenchTable {
         lines.append("msg/s from the first handled message to the last; ×ceiling: over the raw poll loop of this run;")
         lines.append("×ideal: over workers/cost or in-flight/sleep; p50/p99: poll → done (engine histogram);")
         lines.append("commit p99: done → commit point; CPU µs/msg: the scenario process's CPU time per message while")
-        lines.append("it ran; in handler: the share of it spent spinning in the handler (independent of other load);")
+        lines.append("it ran; in handler: the share of it spent spinning in the handler (depends little on other load);")
         lines.append("peak RSS: VmHWM of the scenario's own process (the broker runs in the parent).")
         let load = [report.loadAverageAtStart, report.loadAverageAtEnd].map { $0.map { String(format: "%.2f", $0) } ?? "?" }
         lines.append("\(report.cores) cores, load average \(load[0]) at the start, \(load[1]) at the end.")
