@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import Logging
 import Sluice
 import Testing
 
@@ -90,22 +91,32 @@ extension DevBroker {
     /// Reads `topic` from the beginning until `count` messages arrived (30 s at most), then
     /// 500 ms more so that a duplicate would show.
     func readAll(topic: String, count: Int) throws -> [KafkaMessage] {
-        var config = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: "reader-\(UUID())")
-        config.fetchWaitMax = .milliseconds(10)
-        let reader = try KafkaConsumer(configuration: config)
-        defer { try? reader.close(timeout: .seconds(5)) }
-        try reader.subscribe(topics: [topic])
-        let clock = ContinuousClock()
-        var deadline = clock.now.advanced(by: .seconds(30))
-        var messages: [KafkaMessage] = []
-        var settling = false
-        while clock.now < deadline {
-            if let message = try reader.poll(timeout: .milliseconds(100)) { messages.append(message) }
-            if !settling, messages.count >= count {
-                settling = true
-                deadline = clock.now.advanced(by: .milliseconds(500))
-            }
-        }
-        return messages
+        try readTopic(bootstrapServers: bootstrapServers, topic: topic, count: count)
     }
+}
+
+/// Reads `topic` from the beginning with a fresh group until `count` messages arrived (30 s at
+/// most), then `settle` more so that a duplicate would show.
+func readTopic(
+    bootstrapServers: String, topic: String, count: Int, settle: Duration = .milliseconds(500)
+) throws -> [KafkaMessage] {
+    var config = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: "reader-\(UUID())")
+    config.fetchWaitMax = .milliseconds(10)
+    var quiet = Logger(label: "sluice.test.reader")
+    quiet.logLevel = .warning
+    let reader = try KafkaConsumer(configuration: config, logger: quiet)
+    defer { try? reader.close(timeout: .seconds(5)) }
+    try reader.subscribe(topics: [topic])
+    let clock = ContinuousClock()
+    var deadline = clock.now.advanced(by: .seconds(30))
+    var messages: [KafkaMessage] = []
+    var settling = false
+    while clock.now < deadline {
+        if let message = try reader.poll(timeout: .milliseconds(100)) { messages.append(message) }
+        if !settling, messages.count >= count {
+            settling = true
+            deadline = clock.now.advanced(by: settle)
+        }
+    }
+    return messages
 }

@@ -86,18 +86,7 @@ struct ObservabilityTests {
 
     /// Reads `topic` from the beginning until `count` messages arrived (30 s at most).
     static func read(_ broker: EmbeddedBroker, topic: String, count: Int) throws -> [KafkaMessage] {
-        var config = KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: "reader-\(UUID())")
-        config.fetchWaitMax = .milliseconds(10)
-        let reader = try KafkaConsumer(configuration: config, logger: logger)
-        defer { try? reader.close(timeout: .seconds(5)) }
-        try reader.subscribe(topics: [topic])
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(30))
-        var messages: [KafkaMessage] = []
-        while messages.count < count, clock.now < deadline {
-            if let message = try reader.poll(timeout: .milliseconds(100)) { messages.append(message) }
-        }
-        return messages
+        try readTopic(bootstrapServers: broker.bootstrapServers, topic: topic, count: count, settle: .zero)
     }
 
     /// `name{labels} value` lines of a scrape whose name and labels contain `filter`.
