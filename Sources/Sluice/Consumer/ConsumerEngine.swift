@@ -239,14 +239,14 @@ final class ConsumerEngine: @unchecked Sendable {
             for (work, result) in zip(works, results) {
                 guard case .failure(let error) = result else {
                     state.deadLetterGuard.record(deadLettered: false)
-                    state.count(work.message.topic, \.handled)
+                    state.count(work.message.topic) { $0.handled += 1 }
                     recordDone(work, at: now, in: &state)
                     if let following = state.finish(work, done: true) { next.append(following) }
                     continue
                 }
                 if error is HandlerTimeoutError {
                     state.timedOut += 1
-                    state.count(work.message.topic, \.timedOut)
+                    state.count(work.message.topic) { $0.timedOut += 1 }
                 }
                 switch failureOutcome(of: work, error: error, in: state) {
                 case .retry(let delay):
@@ -258,8 +258,10 @@ final class ConsumerEngine: @unchecked Sendable {
                 case .skip:
                     state.failed += 1
                     state.skipped += 1
-                    state.count(work.message.topic, \.failed)
-                    state.count(work.message.topic, \.skipped)
+                    state.count(work.message.topic) {
+                        $0.failed += 1
+                        $0.skipped += 1
+                    }
                     state.deadLetterGuard.record(deadLettered: false)
                     recordDone(work, at: now, in: &state)
                     if let following = state.finish(work, done: true) { next.append(following) }
@@ -269,7 +271,7 @@ final class ConsumerEngine: @unchecked Sendable {
                     followUps.append(.deadLetter(work, error: error))
                 case .stop(let failure):
                     state.failed += 1
-                    state.count(work.message.topic, \.failed)
+                    state.count(work.message.topic) { $0.failed += 1 }
                     if state.failure == nil { state.failure = failure }
                     state.requestStop(.graceful)
                     if let following = state.finish(work, done: false) { next.append(following) }

@@ -59,7 +59,7 @@ struct EngineState: Sendable {
     var lastCompletedAt: ContinuousClock.Instant?
 
     /// Per-topic counts, for metrics.
-    var topics: [String: TopicCounters] = [:]
+    var topics = TopicCountTable()
     /// Rebalance events by kind (`assigned`, `revoked`, `lost`), for metrics.
     var rebalanceEvents: [String: Int] = [:]
     /// Whether the group has given this member its (possibly empty) assignment and not taken it back.
@@ -97,9 +97,9 @@ struct EngineState: Sendable {
         hasAssignment = true
     }
 
-    /// Counts one event of `field` for `topic`.
-    mutating func count(_ topic: String, _ field: WritableKeyPath<TopicCounters, Int>) {
-        topics[topic, default: TopicCounters()][keyPath: field] += 1
+    /// Updates the counters of `topic`.
+    mutating func count(_ topic: String, _ body: (inout TopicCounters) -> Void) {
+        topics.update(topic, body)
     }
 
     /// Admits polled messages, oldest first, while the window has room.
@@ -123,7 +123,7 @@ struct EngineState: Sendable {
             }
             window.admit(entry.weight)
             consumed += 1
-            count(message.topic, \.consumed)
+            count(message.topic) { $0.consumed += 1 }
             if firstAdmittedAt == nil { firstAdmittedAt = entry.polledAt }
             let work = InFlightWork(
                 message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
@@ -186,7 +186,7 @@ struct EngineState: Sendable {
         endRun(work)
         waitingRetries[work.retryKey] = work
         retried += 1
-        count(work.message.topic, \.retried)
+        count(work.message.topic) { $0.retried += 1 }
     }
 
     /// Takes a retry that is due. Returns the work to run again (its attempt counted up), or,
@@ -207,7 +207,7 @@ struct EngineState: Sendable {
     /// ``endDeadLetter(_:acknowledged:)``. Returns the next work of its lane, if any.
     mutating func beginDeadLetter(_ work: InFlightWork) -> InFlightWork? {
         failed += 1
-        count(work.message.topic, \.failed)
+        count(work.message.topic) { $0.failed += 1 }
         deadLettering += 1
         deadLetterGuard.record(deadLettered: true)
         return releaseLane(of: work)
@@ -219,7 +219,7 @@ struct EngineState: Sendable {
         deadLettering -= 1
         if acknowledged {
             deadLettered += 1
-            count(work.message.topic, \.deadLettered)
+            count(work.message.topic) { $0.deadLettered += 1 }
         }
         window.release(work.weight)
         if acknowledged, epochs[work.topicPartition] == work.epoch {

@@ -163,7 +163,7 @@ final class PollLoop: @unchecked Sendable {
         let ongoingFull = fullSince.map { Self.nanoseconds($0.duration(to: clock.now)) } ?? 0
         var snapshot = engine.withState { state in
             var snapshot = EngineMetrics.Snapshot(
-                topics: state.topics, inFlightMessages: state.window.count, inFlightBytes: state.window.bytes,
+                topics: state.topics.byTopic, inFlightMessages: state.window.count, inFlightBytes: state.window.bytes,
                 isPaused: state.isPaused, pauses: state.pauses, windowFullNanos: 0, commits: state.commits,
                 commitFailures: state.commitFailures, rebalanceEvents: state.rebalanceEvents,
                 assignedPartitions: state.epochs.count)

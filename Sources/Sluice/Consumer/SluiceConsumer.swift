@@ -202,7 +202,7 @@ public final class SluiceConsumer: Service, Sendable {
             SluiceStatistics(
                 takenAt: .now, consumed: state.consumed, completed: state.completed, failed: state.failed,
                 retried: state.retried, timedOut: state.timedOut, skipped: state.skipped,
-                deadLettered: state.deadLettered, deadLettering: state.deadLettering, topics: state.topics,
+                deadLettered: state.deadLettered, deadLettering: state.deadLettering, topics: state.topics.byTopic,
                 inFlightMessages: state.window.count, inFlightBytes: state.window.bytes, isPaused: state.isPaused, pauses: state.pauses,
                 rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
                 firstAdmittedAt: state.firstAdmittedAt, lastCompletedAt: state.lastCompletedAt, latency: state.latency,

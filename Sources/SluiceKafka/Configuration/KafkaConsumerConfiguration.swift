@@ -74,11 +74,14 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     /// this full time, so tests against it want about 10 ms.
     public var fetchWaitMax: Duration
     /// Prefetch: fetching stops while the local queue holds this many messages.
-    /// librdkafka property: `queued.min.messages`. Default: 1,000,000 (librdkafka's is 100,000).
+    /// librdkafka property: `queued.min.messages`. Default: 250,000 (librdkafka's is 100,000).
     /// librdkafka 2.0.2 re-checks a full queue only about once a second, so the queue must hold
-    /// about a second of traffic; ``queuedMaxKilobytes`` bounds its memory.
+    /// about a second of traffic (100,000 measurably starves a fast consumer). Each queued
+    /// message costs its payload plus about 300 bytes, so for small messages this count, not
+    /// ``queuedMaxKilobytes``, bounds the memory: about 75 MB at this default.
     public var queuedMinMessages: Int
-    /// Prefetch byte budget in KiB. librdkafka property: `queued.max.messages.kbytes`. Default: 65,536 (64 MiB).
+    /// Prefetch byte budget in KiB, payload only. librdkafka property:
+    /// `queued.max.messages.kbytes`. Default: 32,768 (32 MiB).
     public var queuedMaxKilobytes: Int
 
     /// Creates a consumer configuration; every setting not given takes its documented default.
@@ -99,8 +102,10 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         self.sessionTimeout = .seconds(45)
         self.maxPollInterval = .seconds(300)
         self.fetchWaitMax = .milliseconds(500)
-        self.queuedMinMessages = 1_000_000
-        self.queuedMaxKilobytes = 65_536
+        // Measured with `sluice bench` (BENCHMARKS.md): peak RSS of a no-op consumer with a 1M
+        // backlog of 100-byte messages 306 MB with 1M/64 MiB, 145 MB with these, same throughput.
+        self.queuedMinMessages = 250_000
+        self.queuedMaxKilobytes = 32_768
     }
 
     /// The librdkafka properties this configuration stands for; pass-through properties win.
