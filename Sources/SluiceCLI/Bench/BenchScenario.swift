@@ -52,6 +52,8 @@ struct BenchScenario: Codable, Sendable, Hashable {
     var fetchWaitMillis = 10
     /// How long `idle` measures, in seconds.
     var idleSeconds = 0.0
+    /// Where a `sync` handler runs: `thread` or `process` (`--isolation process`).
+    var isolation = "thread"
 
     /// The best possible rate: `workers / cost` for a spinning handler, `window / sleep` for a
     /// sleeping one; `nil` when only the ceiling bounds it.
@@ -71,7 +73,8 @@ struct BenchScenario: Codable, Sendable, Hashable {
         case .sync:
             let handler = spinMicros == 0 ? "no-op" : "spin \(Self.format(micros: spinMicros))"
             let size = workload == .large ? ", 1 KiB values" : ""
-            return "\(handler), \(workers) worker\(workers == 1 ? "" : "s"), \(ordering), window \(window)\(size)"
+            let unit = isolation == "process" ? (workers == 1 ? "worker process" : "worker processes") : (workers == 1 ? "worker" : "workers")
+            return "\(handler), \(workers) \(unit), \(ordering), window \(window)\(size)"
         case .async: return "async sleep \(Self.format(micros: sleepMicros)), \(window) in flight, \(ordering)"
         case .idle: return "idle consumer, fetch.wait.max.ms=\(fetchWaitMillis)"
         }
@@ -123,6 +126,13 @@ extension BenchScenario {
         for ordering in ["key", "partition"] {
             var spin = BenchScenario(
                 name: "spin-100us-2w-\(ordering)", kind: .sync, messages: 0, spinMicros: 100, ordering: ordering)
+            spin.messages = count(ideal: spin.ideal ?? 0)
+            all.append(spin)
+        }
+        // The same handlers in worker processes (`--isolation process`), next to their thread runs.
+        for (micros, label) in [(100, "100us"), (1_000, "1ms")] {
+            var spin = BenchScenario(
+                name: "spin-\(label)-2w-process", kind: .sync, messages: 0, spinMicros: micros, isolation: "process")
             spin.messages = count(ideal: spin.ideal ?? 0)
             all.append(spin)
         }

@@ -8,6 +8,7 @@
 internal import Foundation
 internal import Logging
 internal import Sluice
+internal import SluiceProcessPool
 internal import Synchronization
 
 /// Runs one ``BenchScenario`` in this process (a child of `sluice bench`) against the run's
@@ -109,6 +110,13 @@ struct BenchScenarioRunner: Sendable {
                     recorder.record(message)
                 },
                 logger: logger)
+        case .sync where scenario.isolation == "process":
+            // Workers are this executable in worker mode, serving the built-in spin handler.
+            let pool = ProcessPoolConfiguration(
+                executable: ProcessPoolConfiguration.currentExecutablePath,
+                arguments: ["run", "--topic", spec.topic, "--handler", "spin", "--handler-option", "micros=\(scenario.spinMicros)"])
+            consumer = try SluiceConsumer(configuration: config, isolation: ProcessIsolation(pool: pool), logger: logger)
+            return try await runIsolated(consumer, into: &result)
         default:
             let micros = scenario.spinMicros
             consumer = try SluiceConsumer(
@@ -137,6 +145,33 @@ struct BenchScenarioRunner: Sendable {
         result.doneToCommitPointP99Milliseconds = waits.percentile(0.99).map(Self.milliseconds)
         if !finished {
             result.error = "handled \(recorder.count) of \(scenario.messages) messages in \(spec.timeoutSeconds) s"
+        }
+    }
+
+    /// A consumer whose handler runs in worker processes: it cannot record each message, so the
+    /// rate is the engine's own (first admission to last completion); CPU is the consumer's only.
+    private func runIsolated(_ consumer: SluiceConsumer, into result: inout BenchResult) async throws {
+        let ended = EndFlag()
+        let task = Task {
+            defer { ended.set() }
+            try await consumer.run()
+        }
+        let finished = try await waitUntil(seconds: spec.timeoutSeconds) {
+            consumer.statistics.completed >= scenario.messages || ended.isSet
+        }
+        consumer.stop(immediately: true)
+        try await task.value
+        let stats = consumer.statistics
+        result.handled = stats.completed
+        result.messagesPerSecond = stats.handledPerSecond
+        result.idealMessagesPerSecond = scenario.ideal
+        result.cpuSeconds = ProcessMetrics.cpuSeconds()
+        result.pollToDoneP50Milliseconds = stats.latency.percentile(0.5).map(Self.milliseconds)
+        result.pollToDoneP99Milliseconds = stats.latency.percentile(0.99).map(Self.milliseconds)
+        if !finished {
+            result.error = "handled \(stats.completed) of \(scenario.messages) messages in \(spec.timeoutSeconds) s"
+        } else if stats.failed > 0 {
+            result.error = "\(stats.failed) messages failed in the worker processes"
         }
     }
 
