@@ -37,6 +37,15 @@ final class PollLoop: @unchecked Sendable {
     private var nextCommit: ContinuousClock.Instant
     /// Set once the shutdown drain is over, so the final revocation does not wait again.
     private var isShuttingDown = false
+    /// The group refused a commit because it is rebalancing: periodic commits wait for the next
+    /// assignment (or until then, should none come). Committing again meanwhile only gets refused
+    /// again, and librdkafka 2.0.2 takes a refused cooperative commit (`ILLEGAL_GENERATION`) for a
+    /// lost assignment and rejoins, which starts another rebalance (librdkafka#4059).
+    private var commitsHeldUntil: ContinuousClock.Instant?
+    private var commitsHeldForRebalance: Bool {
+        get { commitsHeldUntil.map { clock.now < $0 } ?? false }
+        set { commitsHeldUntil = newValue ? clock.now.advanced(by: max(configuration.effectiveSessionTimeout, .seconds(10))) : nil }
+    }
     /// Time the window was full before the current full period, for metrics.
     private var windowFullNanos: Int64 = 0
     /// When each outstanding asynchronous commit was sent, oldest first (for commit latency).
@@ -268,7 +277,7 @@ final class PollLoop: @unchecked Sendable {
 
     private func commitIfDue(_ consumer: KafkaConsumer) {
         let now = clock.now
-        guard now >= nextCommit else { return }
+        guard now >= nextCommit, !commitsHeldForRebalance else { return }
         nextCommit = now.advanced(by: configuration.commitInterval)
         let offsets = engine.withState { $0.pendingCommits() }
         guard !offsets.isEmpty else { return }
@@ -293,6 +302,13 @@ final class PollLoop: @unchecked Sendable {
                 engine.withState { $0.acknowledge(offsets) }
                 logger.debug("committed \(offsets)")
                 return
+            } catch let error as KafkaError where error.isRebalanceRefusal {
+                // The generation is over: retrying cannot succeed. What is done is handled again
+                // by the partitions' next owner.
+                engine.withState { $0.commitFailures += 1 }
+                commitsHeldForRebalance = true
+                logger.warning("commit refused while the group rebalances", metadata: ["kafka.error": "\(error)", "kafka.offsets": "\(offsets)"])
+                return
             } catch let error as KafkaError where error.isRetriable && clock.now < deadline && attempt < 20 {
                 logger.info("commit failed, retrying", metadata: ["kafka.error": "\(error)", "attempt": "\(attempt)"])
                 // Serve callbacks meanwhile; this also spaces the retries.
@@ -314,6 +330,7 @@ final class PollLoop: @unchecked Sendable {
         }
         if let error = result.error {
             engine.withState { $0.commitFailures += 1 }
+            if error.isRebalanceRefusal { commitsHeldForRebalance = true }
             logger.warning("commit failed; it is retried", metadata: ["kafka.error": "\(error)", "kafka.offsets": "\(result.offsets)"])
         } else {
             engine.withState { $0.acknowledge(result.offsets) }
@@ -336,6 +353,7 @@ final class PollLoop: @unchecked Sendable {
         let partitions = Set(event.partitions)
         switch event.kind {
         case .assigned:
+            commitsHeldForRebalance = false
             engine.withState { $0.assign(event.partitions) }
             if isPaused { needsRepause = true }
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(event.partitions.sorted())"])
@@ -410,6 +428,12 @@ final class PollLoop: @unchecked Sendable {
 }
 
 extension KafkaError {
+    /// The group refused a commit because it rebalances, or because this member's generation is
+    /// over: committing again before the next assignment cannot succeed.
+    var isRebalanceRefusal: Bool {
+        rdKafkaName == "REBALANCE_IN_PROGRESS" || rdKafkaName == "ILLEGAL_GENERATION"
+    }
+
     /// The error, and its topic, partition and offset where known, as log metadata.
     var loggingMetadata: Logger.Metadata {
         var metadata: Logger.Metadata = ["kafka.error": "\(self)"]
