@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs what building and checking Sluice needs beyond Swift: librdkafka's headers (Debian's
-# librdkafka-dev), pkg-config, and docker-compose (to validate docker-compose.yml; no container
-# engine is installed or needed). Does nothing when they are already there.
+# Installs what building Sluice needs beyond Swift: librdkafka's headers (Debian's librdkafka-dev)
+# and pkg-config; with the argument `compose`, also docker-compose (to validate docker-compose.yml;
+# no container engine is installed or needed). Does nothing when they are already there.
 set -euo pipefail
 packages=()
 if ! pkg-config --exists rdkafka 2>/dev/null; then
     packages+=(librdkafka-dev pkg-config)
 fi
-if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+if [ "${1:-}" = "compose" ] && ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
     packages+=(docker-compose)
 fi
 if [ ${#packages[@]} -eq 0 ]; then

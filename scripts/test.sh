@@ -4,7 +4,7 @@
 # validate docker-compose.yml) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh compose
 # No container engine runs here: check docker-compose.yml statically.
 scripts/check-compose.sh
 swift build --build-tests \
