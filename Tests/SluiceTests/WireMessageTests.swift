@@ -1,0 +1,62 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import PropertyBased
+import Testing
+
+@testable import Sluice
+
+/// The bytes a message and its outcome travel as to and from a worker process.
+@Suite struct WireMessageTests {
+    @Test func everyMessageDecodesToWhatWasEncoded() async {
+        await propertyCheck(
+            count: 300,
+            input: Gen.int(in: 1...20), Gen.int(in: 0...1_000), Gen.int(in: -1...5_000),
+            Gen.int(in: 0...4), Gen.int(in: 0...2)
+        ) { attempt, partition, length, headerCount, timestampKind in
+            let value = (0..<max(0, length)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let key: [UInt8]? = length < 0 ? nil : Array("key-\(length)".utf8)
+            let headers = (0..<headerCount).map { index in
+                index == 1 ? KafkaHeader(name: "null-\(index)", value: nil) : KafkaHeader(name: "h\(index)", string: "värde \(index)")
+            }
+            let timestamp: KafkaTimestamp? = switch timestampKind {
+            case 0: nil
+            case 1: KafkaTimestamp(millisecondsSinceEpoch: 1_764_230_400_000 + Int64(length))
+            default: KafkaTimestamp(millisecondsSinceEpoch: -5, kind: .logAppendTime)
+            }
+            let message = KafkaMessage(
+                topic: "orders-ü", partition: Int32(partition), offset: Int64(length) * 1_000_003, key: key, value: value,
+                isTombstone: length == 0, headers: headers, timestamp: timestamp)
+            let decoded = try WireMessage.decode(WireMessage.encode(message, attempt: attempt))
+            #expect(decoded.attempt == attempt)
+            #expect(decoded.message == message)
+        }
+    }
+
+    @Test func outcomesRoundTrip() throws {
+        let outcomes: [WireMessage.Outcome] = [
+            .success,
+            .failure(type: "App.Boom", description: "boom on 7", nonRetryable: false),
+            .failure(type: "Sluice.PayloadDecodingError", description: "cannot decode ✗", nonRetryable: true),
+        ]
+        for outcome in outcomes {
+            #expect(try WireMessage.decodeOutcome(WireMessage.encode(outcome)) == outcome)
+        }
+    }
+
+    @Test func aTruncatedPayloadIsAnErrorNamingWhereItEnds() {
+        let message = KafkaMessage(topic: "t", partition: 1, offset: 2, key: Array("k".utf8), value: Array("value".utf8))
+        let bytes = WireMessage.encode(message, attempt: 1)
+        for cut in [0, 5, 12, bytes.count - 1] {
+            #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decode(Array(bytes.prefix(cut))) }
+        }
+        var huge = bytes
+        huge.replaceSubrange(8..<16, with: [0xFF, 0xFF, 0xFF, 0x00, 0, 0, 0, 0])  // the topic's length
+        let error = #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decode(huge) }
+        #expect(error?.description.contains("passes the end of the payload") == true)
+    }
+}
