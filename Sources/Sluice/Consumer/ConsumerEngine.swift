@@ -33,6 +33,8 @@ final class ConsumerEngine: @unchecked Sendable {
     private let handler: HandlerInvoker
     /// Writes to the dead-letter topic (dead-letter policy only).
     private let deadLetters: DeadLetterWriter?
+    /// Whether the dead-letter guard needs every outcome (dead-letter policy only).
+    private var guardsDeadLetters: Bool { deadLetters != nil }
     /// Enforces the handler timeout, when there is one.
     private let deadlines: DeadlineWatchdog?
     /// Metrics and traces of the handler calls.
@@ -238,7 +240,7 @@ final class ConsumerEngine: @unchecked Sendable {
             var next: [InFlightWork] = []
             for (work, result) in zip(works, results) {
                 guard case .failure(let error) = result else {
-                    state.deadLetterGuard.record(deadLettered: false)
+                    if guardsDeadLetters { state.deadLetterGuard.record(deadLettered: false) }
                     state.count(work.message.topic) { $0.handled += 1 }
                     recordDone(work, at: now, in: &state)
                     if let following = state.finish(work, done: true) { next.append(following) }
@@ -262,7 +264,6 @@ final class ConsumerEngine: @unchecked Sendable {
                         $0.failed += 1
                         $0.skipped += 1
                     }
-                    state.deadLetterGuard.record(deadLettered: false)
                     recordDone(work, at: now, in: &state)
                     if let following = state.finish(work, done: true) { next.append(following) }
                     followUps.append(.log(work, outcome: "skipped (policy: skip)", error: error))
