@@ -74,6 +74,30 @@ extension EngineFixture {
         return messages
     }
 
+    /// How a run ended: whether `done` came true, the committed and end offsets once the commits
+    /// caught up, and the statistics just before the stop.
+    struct RunOutcome {
+        var allDone: Bool
+        var committed: [Int32: Int64]
+        var end: [Int32: Int64]
+        var stats: SluiceStatistics
+    }
+
+    /// Waits until `done` holds, then until the commits reach the end offsets, then stops the
+    /// consumer and waits for `run()` to return (rethrowing its error).
+    static func finish(
+        _ consumer: SluiceConsumer, _ run: Task<Void, any Error>, broker: EmbeddedBroker, group: String, topic: String,
+        partitions: Int, commitTimeout: Duration = .seconds(30), until done: () -> Bool
+    ) async throws -> RunOutcome {
+        let allDone = try await eventually(done)
+        let (committed, end) = try await awaitCommittedEnd(
+            broker: broker, group: group, topic: topic, partitions: partitions, timeout: commitTimeout)
+        let stats = consumer.statistics
+        consumer.stop()
+        try await run.value
+        return RunOutcome(allDone: allDone, committed: committed, end: end, stats: stats)
+    }
+
     /// A configuration whose retries wait `backoff` (no jitter) and whose failures go to
     /// `<topic>.dlq`, which is created with `partitions` partitions.
     static func deadLetterConfiguration(

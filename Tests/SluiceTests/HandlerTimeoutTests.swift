@@ -43,12 +43,11 @@ extension EngineIntegrationTests {
                 },
                 logger: EngineFixture.quietLogger)
             let run = EngineFixture.start(consumer)
-            let allDone = try await EngineFixture.eventually { log.succeeded.count >= total - hanging.count }
-            let (committed, end) = try await EngineFixture.awaitCommittedEnd(
-                broker: broker, group: group, topic: topic, partitions: partitions)
-            let stats = consumer.statistics
-            consumer.stop()
-            try await run.value
+            let outcome = try await EngineFixture.finish(
+                consumer, run, broker: broker, group: group, topic: topic, partitions: partitions
+            ) { log.succeeded.count >= total - hanging.count }
+            let (allDone, committed, end) = (outcome.allDone, outcome.committed, outcome.end)
+            let stats = outcome.stats
 
             #expect(allDone)
             #expect(committed == end)
@@ -92,12 +91,11 @@ extension EngineIntegrationTests {
                 logger: EngineFixture.quietLogger)
             let run = EngineFixture.start(consumer)
             // The late successes of first attempts count in `succeeded` too: wait for all ids.
-            let allDone = try await EngineFixture.eventually { log.succeeded.count >= total }
-            let (committed, end) = try await EngineFixture.awaitCommittedEnd(
-                broker: broker, group: group, topic: topic, partitions: partitions)
-            let stats = consumer.statistics
-            consumer.stop()
-            try await run.value
+            let outcome = try await EngineFixture.finish(
+                consumer, run, broker: broker, group: group, topic: topic, partitions: partitions
+            ) { log.succeeded.count >= total }
+            let (allDone, committed, end) = (outcome.allDone, outcome.committed, outcome.end)
+            let stats = outcome.stats
 
             #expect(allDone)
             #expect(committed == end)

@@ -45,12 +45,11 @@ extension EngineIntegrationTests {
                 let id = HandledLog.id(of: message)
                 if flaky.contains(id), context.attempt <= 2 { throw Boom(id: id) }
             }
-            let allDone = try await EngineFixture.eventually { log.succeeded.count >= total }
-            let (committed, end) = try await EngineFixture.awaitCommittedEnd(
-                broker: broker, group: group, topic: topic, partitions: partitions)
-            let stats = consumer.statistics
-            consumer.stop()
-            try await run.value
+            let outcome = try await EngineFixture.finish(
+                consumer, run, broker: broker, group: group, topic: topic, partitions: partitions
+            ) { log.succeeded.count >= total }
+            let (allDone, committed, end) = (outcome.allDone, outcome.committed, outcome.end)
+            let stats = outcome.stats
 
             #expect(allDone)
             #expect(committed == end)
@@ -85,12 +84,11 @@ extension EngineIntegrationTests {
                 let id = HandledLog.id(of: message)
                 if poison.contains(id) { throw Boom(id: id) }
             }
-            let allDone = try await EngineFixture.eventually { log.succeeded.count >= total - poison.count }
-            let (committed, end) = try await EngineFixture.awaitCommittedEnd(
-                broker: broker, group: group, topic: topic, partitions: partitions)
-            let stats = consumer.statistics
-            consumer.stop()
-            try await run.value
+            let outcome = try await EngineFixture.finish(
+                consumer, run, broker: broker, group: group, topic: topic, partitions: partitions
+            ) { log.succeeded.count >= total - poison.count }
+            let (allDone, committed, end) = (outcome.allDone, outcome.committed, outcome.end)
+            let stats = outcome.stats
 
             #expect(allDone)
             #expect(committed == end, "commits reach the end, dead-lettered messages included")
@@ -137,11 +135,10 @@ extension EngineIntegrationTests {
                 let id = HandledLog.id(of: message)
                 if id == 0, context.attempt == 1 { throw Boom(id: id) }
             }
-            let allDone = try await EngineFixture.eventually { log.succeeded.count >= total }
-            let (committed, end) = try await EngineFixture.awaitCommittedEnd(
-                broker: broker, group: group, topic: topic, partitions: 1)
-            consumer.stop()
-            try await run.value
+            let outcome = try await EngineFixture.finish(
+                consumer, run, broker: broker, group: group, topic: topic, partitions: 1
+            ) { log.succeeded.count >= total }
+            let (allDone, committed, end) = (outcome.allDone, outcome.committed, outcome.end)
 
             #expect(allDone)
             #expect(committed == end)
@@ -207,12 +204,11 @@ extension EngineIntegrationTests {
                 let id = HandledLog.id(of: message)
                 if poison.contains(id) { throw Boom(id: id) }
             }
-            let allDone = try await EngineFixture.eventually { log.succeeded.count >= total - poison.count }
-            let (committed, end) = try await EngineFixture.awaitCommittedEnd(
-                broker: broker, group: group, topic: topic, partitions: partitions, timeout: .seconds(60))
-            let stats = consumer.statistics
-            consumer.stop()
-            try await run.value
+            let outcome = try await EngineFixture.finish(
+                consumer, run, broker: broker, group: group, topic: topic, partitions: partitions, commitTimeout: .seconds(60)
+            ) { log.succeeded.count >= total - poison.count }
+            let (allDone, committed, end) = (outcome.allDone, outcome.committed, outcome.end)
+            let stats = outcome.stats
 
             #expect(allDone)
             #expect(committed == end, "every offset committed once the dead letters were acknowledged")
