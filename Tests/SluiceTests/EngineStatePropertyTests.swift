@@ -30,7 +30,6 @@ import Testing
             let tps = (0..<Int32(3)).map { TopicPartition(topic: topic, partition: $0) }
             var state = EngineState(maxInFlightMessages: 100_000, maxInFlightBytes: 1 << 40)
             state.assign(tps)
-            let clock = ContinuousClock()
 
             var nextOffset: [Int32: Int64] = [:]
             var lastAdmitted: [Int32: Int64] = [:]
@@ -69,7 +68,7 @@ import Testing
                     let key: [UInt8]? = keyIndex == 4 ? nil : [UInt8(keyIndex)]
                     let message = KafkaMessage(topic: topic, partition: partition, offset: offset, key: key, value: [1])
                     var ready: [InFlightWork] = []
-                    let (taken, refused) = state.admit([PolledMessage(message, polledAt: clock.now)], ordering: mode, into: &ready)
+                    let (taken, refused) = state.admit([PolledMessage(message)], ordering: mode, into: &ready)
                     try #require(taken == 1 && refused == 0)
                     lastAdmitted[partition] = offset
                     unfinished[partition, default: []].insert(offset)

@@ -23,7 +23,6 @@ import Testing
             let tps = (0..<Int32(4)).map { TopicPartition(topic: topic, partition: $0) }
             var state = EngineState(maxInFlightMessages: maxCount, maxInFlightBytes: maxBytes)
             state.assign(tps)
-            let clock = ContinuousClock()
             var nextOffset: [Int32: Int64] = [:]
             var inHand: [PolledMessage] = []
             var running: [InFlightWork] = []
@@ -40,7 +39,7 @@ import Testing
                         let message = KafkaMessage(
                             topic: topic, partition: partition, offset: offset,
                             value: [UInt8](repeating: 0, count: (size + index * 97) % 6_000))
-                        inHand.append(PolledMessage(message, polledAt: clock.now))
+                        inHand.append(PolledMessage(message))
                     }
                     var ready: [InFlightWork] = []
                     let (taken, refused) = state.admit(inHand, ordering: .unordered, into: &ready)

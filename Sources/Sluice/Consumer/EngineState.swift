@@ -55,8 +55,9 @@ struct EngineState: Sendable {
     /// Time from poll to completion of handled messages.
     var latency = LatencyHistogram()
     /// When the first message was admitted and the last one completed (for rates over the busy time).
-    var firstAdmittedAt: ContinuousClock.Instant?
-    var lastCompletedAt: ContinuousClock.Instant?
+    /// (``monotonicNanos()``; 0: not yet)
+    var firstAdmittedAt = 0
+    var lastCompletedAt = 0
 
     /// Per-topic counts, for metrics.
     var topics = TopicCountTable()
@@ -124,7 +125,7 @@ struct EngineState: Sendable {
             window.admit(entry.weight)
             consumed += 1
             count(message.topic) { $0.consumed += 1 }
-            if firstAdmittedAt == nil { firstAdmittedAt = entry.polledAt }
+            if firstAdmittedAt == 0 { firstAdmittedAt = entry.polledAt }
             let work = InFlightWork(
                 message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
                 epoch: epoch, polledAt: entry.polledAt)
@@ -152,9 +153,14 @@ struct EngineState: Sendable {
 
     /// A handler call of `work` ended (or its dead-letter write did): its worker is free.
     private mutating func endRun(_ work: InFlightWork) {
-        let tp = work.topicPartition
-        running[tp, default: 1] -= 1
-        if running[tp] == 0 { running[tp] = nil }
+        // One lookup: this runs for every message.
+        if let index = running.index(forKey: work.topicPartition) {
+            if running.values[index] > 1 {
+                running.values[index] -= 1
+            } else {
+                running.remove(at: index)
+            }
+        }
         totalRunning -= 1
     }
 

@@ -16,8 +16,8 @@ struct InFlightWork: Sendable {
     /// The assignment epoch of its partition when it was admitted. A completion from an older
     /// epoch (the partition was revoked, maybe reassigned since) must not touch the new tracker.
     let epoch: UInt64
-    /// When it was polled, for latency statistics.
-    let polledAt: ContinuousClock.Instant
+    /// When it was polled (``monotonicNanos()``), for latency statistics.
+    let polledAt: Int
     /// Which attempt runs (or ran last), from 1.
     var attempt = 1
 
@@ -39,9 +39,11 @@ struct PolledMessage: Sendable {
     let message: KafkaMessage
     /// Its weight in the byte budget: key and value bytes.
     let weight: Int
-    let polledAt: ContinuousClock.Instant
+    /// When it was polled (``monotonicNanos()``): an integer, not a clock instant, whose
+    /// arithmetic costs 128-bit multiplications on every message.
+    let polledAt: Int
 
-    init(_ message: KafkaMessage, polledAt: ContinuousClock.Instant) {
+    init(_ message: KafkaMessage, polledAt: Int = monotonicNanos()) {
         self.message = message
         self.weight = message.value.count + (message.key?.count ?? 0)
         self.polledAt = polledAt

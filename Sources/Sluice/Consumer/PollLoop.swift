@@ -232,7 +232,7 @@ final class PollLoop: @unchecked Sendable {
     private func poll(_ consumer: KafkaConsumer, timeout: Duration) throws -> PolledMessage? {
         do {
             guard let message = try consumer.poll(timeout: timeout) else { return nil }
-            return PolledMessage(message, polledAt: clock.now)
+            return PolledMessage(message)
         } catch let error as KafkaError where !error.isFatal {
             logger.warning("consumer error", metadata: error.loggingMetadata)
             return nil
@@ -313,7 +313,7 @@ final class PollLoop: @unchecked Sendable {
                 logger.info("commit failed, retrying", metadata: ["kafka.error": "\(error)", "attempt": "\(attempt)"])
                 // Serve callbacks meanwhile; this also spaces the retries.
                 if let message = try? consumer.poll(timeout: .milliseconds(100)) {
-                    held.append(PolledMessage(message, polledAt: clock.now))
+                    held.append(PolledMessage(message))
                 }
             } catch {
                 engine.withState { $0.commitFailures += 1 }

@@ -197,6 +197,12 @@ public final class SluiceConsumer: Service, Sendable {
         return result
     }
 
+    /// The clock instant of a ``monotonicNanos()`` reading (`nil` for 0, never read).
+    private static func instant(ofMonotonicNanos nanos: Int) -> ContinuousClock.Instant? {
+        guard nanos != 0 else { return nil }
+        return ContinuousClock.now.advanced(by: .nanoseconds(nanos - monotonicNanos()))
+    }
+
     private var liveStatistics: SluiceStatistics {
         var snapshot = engine.withState { state in
             SluiceStatistics(
@@ -205,7 +211,8 @@ public final class SluiceConsumer: Service, Sendable {
                 deadLettered: state.deadLettered, deadLettering: state.deadLettering, topics: state.topics.byTopic,
                 inFlightMessages: state.window.count, inFlightBytes: state.window.bytes, isPaused: state.isPaused, pauses: state.pauses,
                 rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
-                firstAdmittedAt: state.firstAdmittedAt, lastCompletedAt: state.lastCompletedAt, latency: state.latency,
+                firstAdmittedAt: Self.instant(ofMonotonicNanos: state.firstAdmittedAt),
+                lastCompletedAt: Self.instant(ofMonotonicNanos: state.lastCompletedAt), latency: state.latency,
                 partitions: state.epochs.keys.sorted().map { tp in
                     SluiceStatistics.Partition(
                         topicPartition: tp, commitPoint: state.tracker.commitPoint(of: tp),

@@ -16,17 +16,28 @@ public struct LatencyHistogram: Sendable, Hashable {
     public private(set) var count = 0
     /// The largest recorded duration.
     public private(set) var max: Duration = .zero
+    /// `max` in nanoseconds, to compare without 128-bit arithmetic.
+    private var maxNanos = 0
 
     /// An empty histogram.
     public init() {}
 
     /// Records one duration (negative ones count as zero).
     public mutating func record(_ duration: Duration) {
-        let nanos = Swift.max(0, Int(duration.components.seconds) * 1_000_000_000
+        record(nanoseconds: Int(duration.components.seconds) * 1_000_000_000
             + Int(duration.components.attoseconds / 1_000_000_000))
+    }
+
+    /// Records one duration in nanoseconds (negative ones count as zero): integer arithmetic
+    /// only, for the per-message path.
+    public mutating func record(nanoseconds: Int) {
+        let nanos = Swift.max(0, nanoseconds)
         counts[Self.index(of: nanos)] += 1
         count += 1
-        if duration > max { max = duration }
+        if nanos > maxNanos {
+            maxNanos = nanos
+            max = .nanoseconds(nanos)
+        }
     }
 
     /// Adds another histogram's counts.
@@ -34,6 +45,7 @@ public struct LatencyHistogram: Sendable, Hashable {
         for index in counts.indices { counts[index] += other.counts[index] }
         count += other.count
         max = Swift.max(max, other.max)
+        maxNanos = Swift.max(maxNanos, other.maxNanos)
     }
 
     /// The duration below which `fraction` (0...1) of the recordings fall; `nil` when empty.

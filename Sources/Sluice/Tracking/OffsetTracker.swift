@@ -27,11 +27,16 @@
 /// tracker.takeAdvancedCommitPoints()  // [orders[0]: 7]
 /// ```
 struct OffsetTracker: Sendable {
-    /// One tracker per partition that received something and was not removed since.
-    private var trackers: [TopicPartition: PartitionOffsetTracker] = [:]
+    /// A partition's tracker, and whether its commit point changed since the last
+    /// ``takeAdvancedCommitPoints()``: a flag beside the tracker rather than a set of partitions,
+    /// so that a completion hashes its partition once, not twice.
+    private struct Entry: Sendable {
+        var tracker = PartitionOffsetTracker()
+        var advanced = false
+    }
 
-    /// Partitions whose commit point changed since the last ``takeAdvancedCommitPoints()``.
-    private var advanced: Set<TopicPartition> = []
+    /// One entry per partition that received something and was not removed since.
+    private var trackers: [TopicPartition: Entry] = [:]
 
     /// The number of offsets received and not yet done, over all tracked partitions.
     private(set) var totalOutstanding: Int = 0
@@ -49,28 +54,24 @@ struct OffsetTracker: Sendable {
     @discardableResult
     mutating func receive(_ offset: Int64, on tp: TopicPartition) -> Bool {
         // Updating in place avoids copying the partition's deque.
-        var changed = false
-        let received = self.withTracker(of: tp, creating: true) { tracker in
-            let before = tracker.commitPoint
-            guard tracker.receive(offset) else {
+        let received = self.withEntry(of: tp, creating: true) { entry in
+            let before = entry.tracker.commitPoint
+            guard entry.tracker.receive(offset) else {
                 return false
             }
             // The commit point moves on a receive only when nothing was outstanding: the first
             // offset, or a jump over a gap on an idle partition.
-            changed = tracker.commitPoint != before
+            if entry.tracker.commitPoint != before { entry.advanced = true }
             return true
         }
         guard received == true else {
             // An invalid first offset must not leave an empty tracker behind.
-            if self.trackers[tp]?.lastReceived == nil {
+            if self.trackers[tp]?.tracker.lastReceived == nil {
                 self.trackers[tp] = nil
             }
             return false
         }
         self.totalOutstanding += 1
-        if changed {
-            self.advanced.insert(tp)
-        }
         return true
     }
 
@@ -85,27 +86,24 @@ struct OffsetTracker: Sendable {
     @discardableResult
     mutating func markDone(_ offset: Int64, on tp: TopicPartition) -> Bool {
         var wasOutstanding = false
-        let advanced = self.withTracker(of: tp, creating: false) { tracker in
-            let before = tracker.outstandingCount
-            let advanced = tracker.markDone(offset)
-            wasOutstanding = tracker.outstandingCount < before
+        let advanced = self.withEntry(of: tp, creating: false) { entry in
+            let before = entry.tracker.outstandingCount
+            let advanced = entry.tracker.markDone(offset)
+            wasOutstanding = entry.tracker.outstandingCount < before
+            if advanced { entry.advanced = true }
             return advanced
         }
         if wasOutstanding {
             self.totalOutstanding -= 1
         }
-        guard advanced == true else {
-            return false
-        }
-        self.advanced.insert(tp)
-        return true
+        return advanced == true
     }
 
     /// The commit point of a partition, or nil if it is not tracked.
     ///
     /// See ``PartitionOffsetTracker/commitPoint``.
     func commitPoint(of tp: TopicPartition) -> Int64? {
-        self.trackers[tp]?.commitPoint
+        self.trackers[tp]?.tracker.commitPoint
     }
 
     /// Returns the commit points that moved since the last call (to store or commit them), and
@@ -116,25 +114,23 @@ struct OffsetTracker: Sendable {
     /// partitions are not reported here: ``remove(_:)`` returns theirs.
     mutating func takeAdvancedCommitPoints() -> [TopicPartition: Int64] {
         var points: [TopicPartition: Int64] = [:]
-        points.reserveCapacity(self.advanced.count)
-        for tp in self.advanced {
-            if let point = self.trackers[tp]?.commitPoint {
-                points[tp] = point
+        for index in self.trackers.indices where self.trackers.values[index].advanced {
+            self.trackers.values[index].advanced = false
+            if let point = self.trackers.values[index].tracker.commitPoint {
+                points[self.trackers.keys[index]] = point
             }
         }
-        // Keep the capacity: the same partitions tend to advance again soon.
-        self.advanced.removeAll(keepingCapacity: true)
         return points
     }
 
     /// The commit point of every tracked partition that has one.
     var commitPoints: [TopicPartition: Int64] {
-        self.trackers.compactMapValues(\.commitPoint)
+        self.trackers.compactMapValues(\.tracker.commitPoint)
     }
 
     /// The number of offsets received and not yet done on a partition; 0 if it is not tracked.
     func outstanding(on tp: TopicPartition) -> Int {
-        self.trackers[tp]?.outstandingCount ?? 0
+        self.trackers[tp]?.tracker.outstandingCount ?? 0
     }
 
     /// Stops tracking partitions, on revocation or when the consumer closes.
@@ -148,10 +144,9 @@ struct OffsetTracker: Sendable {
     mutating func remove(_ tps: some Sequence<TopicPartition>) -> [TopicPartition: Int64] {
         var points: [TopicPartition: Int64] = [:]
         for tp in tps {
-            guard let tracker = self.trackers.removeValue(forKey: tp) else {
+            guard let tracker = self.trackers.removeValue(forKey: tp)?.tracker else {
                 continue
             }
-            self.advanced.remove(tp)
             self.totalOutstanding -= tracker.outstandingCount
             if let point = tracker.commitPoint {
                 points[tp] = point
@@ -165,15 +160,15 @@ struct OffsetTracker: Sendable {
         self.trackers.keys.sorted()
     }
 
-    /// Runs `body` on the partition's tracker in place; nil if the partition is not tracked and
+    /// Runs `body` on the partition's entry in place; nil if the partition is not tracked and
     /// `creating` is false.
-    private mutating func withTracker<Result>(
+    private mutating func withEntry<Result>(
         of tp: TopicPartition,
         creating: Bool,
-        _ body: (inout PartitionOffsetTracker) -> Result
+        _ body: (inout Entry) -> Result
     ) -> Result? {
         if creating {
-            return body(&self.trackers[tp, default: PartitionOffsetTracker()])
+            return body(&self.trackers[tp, default: Entry()])
         }
         guard let index = self.trackers.index(forKey: tp) else {
             return nil
