@@ -34,6 +34,8 @@ struct EngineState: Sendable {
     var lastCommitted: [TopicPartition: Int64] = [:]
     /// Work whose lane came free while stopping on a failure: admitted, never started.
     var parked: [InFlightWork] = []
+    /// Finished work, left for the poll thread to release (see ``ConsumerEngine/admit(_:)``).
+    var retired: [InFlightWork] = []
     /// Failed work waiting for its next attempt: it keeps its window slot and its lane.
     var waitingRetries: [InFlightWork.RetryKey: InFlightWork] = [:]
     /// Recent dead-letter outcomes, for the dead-letter guard.
@@ -113,12 +115,21 @@ struct EngineState: Sendable {
     ) -> (taken: Int, refused: Int) {
         var taken = 0
         var refused = 0
+        // Polled messages come in runs of one partition (a fetch is per partition): look its
+        // epoch up once per run, and add the run's started calls to `running` at its end.
+        var run: (tp: TopicPartition, epoch: UInt64)?
+        var startedInRun = 0
         for entry in polled {
             guard window.hasRoom(for: entry.weight) else { break }
             taken += 1
             let message = entry.message
             let tp = message.topicPartition
-            guard let epoch = epochs[tp], tracker.receive(message.offset, on: tp) else {
+            if run?.tp != tp {
+                if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
+                startedInRun = 0
+                run = epochs[tp].map { (tp, $0) }
+            }
+            guard let epoch = run?.epoch, tracker.receive(message.offset, on: tp) else {
                 refused += 1
                 continue
             }
@@ -130,12 +141,15 @@ struct EngineState: Sendable {
                 message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
                 epoch: epoch, polledAt: entry.polledAt)
             if failure == nil, let start = scheduler.admit(work, lane: work.lane) {
-                markRunning(start)
+                // `start` is `work` itself (its lane was free), so it belongs to this run.
+                startedInRun += 1
+                totalRunning += 1
                 ready.append(start)
             } else if failure != nil {
                 parked.append(work)
             }
         }
+        if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
         return (taken, refused)
     }
 

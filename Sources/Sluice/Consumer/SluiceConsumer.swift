@@ -137,6 +137,9 @@ public final class SluiceConsumer: Service, Sendable {
     private func runPollThread() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let thread = Thread { [self] in
+                    // Named from inside: on Linux a name set before `start()` never reaches the
+                    // OS thread, and `top -H` or `perf` should show which thread polls.
+                    Thread.current.name = "sluice-poll"
                     let loop = PollLoop(engine: engine) { consumer in
                         if consumer == nil {
                             // Closing: keep the last view of the partitions for a final summary.
@@ -153,7 +156,6 @@ public final class SluiceConsumer: Service, Sendable {
                         continuation.resume()
                     }
                 }
-                thread.name = "sluice-poll"
                 thread.start()
             }
     }

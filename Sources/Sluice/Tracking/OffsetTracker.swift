@@ -38,6 +38,12 @@ struct OffsetTracker: Sendable {
     /// One entry per partition that received something and was not removed since.
     private var trackers: [TopicPartition: Entry] = [:]
 
+    /// The partition looked up last, and where its entry is: messages come in runs of one
+    /// partition (a fetch is per partition), so most look-ups compare instead of hashing. Valid
+    /// until an entry is inserted or removed, which resets it; changing an entry's value in place
+    /// through `values[index]` keeps every index valid.
+    private var lastLookup: (tp: TopicPartition, index: Dictionary<TopicPartition, Entry>.Index)?
+
     /// The number of offsets received and not yet done, over all tracked partitions.
     private(set) var totalOutstanding: Int = 0
 
@@ -68,6 +74,7 @@ struct OffsetTracker: Sendable {
             // An invalid first offset must not leave an empty tracker behind.
             if self.trackers[tp]?.tracker.lastReceived == nil {
                 self.trackers[tp] = nil
+                self.lastLookup = nil
             }
             return false
         }
@@ -144,6 +151,7 @@ struct OffsetTracker: Sendable {
     mutating func remove(_ tps: some Sequence<TopicPartition>) -> [TopicPartition: Int64] {
         var points: [TopicPartition: Int64] = [:]
         for tp in tps {
+            self.lastLookup = nil
             guard let tracker = self.trackers.removeValue(forKey: tp)?.tracker else {
                 continue
             }
@@ -167,12 +175,19 @@ struct OffsetTracker: Sendable {
         creating: Bool,
         _ body: (inout Entry) -> Result
     ) -> Result? {
-        if creating {
-            return body(&self.trackers[tp, default: Entry()])
+        if let lastLookup, lastLookup.tp == tp {
+            return body(&self.trackers.values[lastLookup.index])
         }
-        guard let index = self.trackers.index(forKey: tp) else {
+        var index = self.trackers.index(forKey: tp)
+        if index == nil, creating {
+            self.trackers[tp] = Entry()
+            index = self.trackers.index(forKey: tp)
+        }
+        guard let index else {
             return nil
         }
-        return body(&self.trackers.values[index])
+        let result = body(&self.trackers.values[index])
+        self.lastLookup = (tp, index)
+        return result
     }
 }

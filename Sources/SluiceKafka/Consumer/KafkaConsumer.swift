@@ -108,7 +108,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   unknown topic), with topic, partition and offset as context. Polling may go on after it.
     public func poll(timeout: Duration) throws -> KafkaMessage? {
         try ensureOpen()
-        guard let raw = rd_kafka_consumer_poll(client.handle, Int32(timeout.milliseconds)) else { return nil }
+        // `.zero` is the engine's per-message case: skip `Duration`'s 128-bit arithmetic there.
+        let milliseconds = timeout == .zero ? 0 : Int32(clamping: timeout.milliseconds)
+        guard let raw = rd_kafka_consumer_poll(client.handle, milliseconds) else { return nil }
         defer { rd_kafka_message_destroy(raw) }  // every byte is copied out below
         let message = raw.pointee
         let topic = message.rkt.map { topicName(of: $0) }
