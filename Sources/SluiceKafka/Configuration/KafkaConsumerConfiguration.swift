@@ -79,6 +79,10 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     /// about a second of traffic (100,000 measurably starves a fast consumer). Each queued
     /// message costs its payload plus about 300 bytes, so for small messages this count, not
     /// ``queuedMaxKilobytes``, bounds the memory: about 75 MB at this default.
+    ///
+    /// Once the queue is full, 2.0.2 fetches nothing for a second (librdkafka#2879): a consumer
+    /// that handles messages more slowly than they arrive gets at most about this many per
+    /// second. Raise it for handlers that do almost nothing per message.
     public var queuedMinMessages: Int
     /// Prefetch byte budget in KiB, payload only. librdkafka property:
     /// `queued.max.messages.kbytes`. Default: 32,768 (32 MiB).
