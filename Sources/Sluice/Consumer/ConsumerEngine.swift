@@ -151,8 +151,9 @@ final class ConsumerEngine: @unchecked Sendable {
     /// under that arena's lock, which the poll thread takes to allocate the next ones: on two
     /// cores, nine in ten of the poll thread's waits were for that lock (`perf record -e
     /// sched:sched_switch` of the no-op bench). Freed here, it goes to the thread's own cache.
-    /// What waits here is at most one window of finished messages, for at most one turn of the
-    /// loop (100 ms).
+    /// What waits here is what finished since the loop's last turn: at most a window of
+    /// messages, for at most 100 ms while the loop turns (longer only while it drains for a
+    /// revocation or a stop, which admit nothing).
     func admit(_ polled: inout Deque<PolledMessage>) {
         withState { swap(&graveyard, &$0.retired) }
         graveyard.removeAll(keepingCapacity: true)
