@@ -9,6 +9,20 @@ import Sluice
 import Testing
 
 struct LatencyHistogramTests {
+    @Test func nanosecondsAndDurationsRecordAlike() {
+        var fromDurations = LatencyHistogram()
+        var fromNanoseconds = LatencyHistogram()
+        for micros in [3, 250, 250, 4_000, 90_000_000] {
+            fromDurations.record(.microseconds(micros))
+            fromNanoseconds.record(nanoseconds: micros * 1_000)
+        }
+        fromNanoseconds.record(nanoseconds: -5)  // a clock step back counts as zero
+        fromDurations.record(.zero)
+        #expect(fromNanoseconds == fromDurations)
+        #expect(fromNanoseconds.max == .seconds(90))
+        #expect(fromNanoseconds.percentile(0.5) == fromDurations.percentile(0.5))
+    }
+
     @Test func emptyHistogramHasNoPercentiles() {
         #expect(LatencyHistogram().percentile(0.5) == nil)
     }

@@ -301,6 +301,40 @@ import Testing
         #expect(tracker.commitPoint(of: self.orders0) == 3)
     }
 
+    @Test func runsOfOnePartitionAndNewPartitionsBetweenThemKeepEveryCommitPointRight() {
+        // The tracker remembers where the last partition's entry is; new partitions (which grow
+        // and rehash its table), removals and copies must never let it touch the wrong entry.
+        var tracker = OffsetTracker()
+        let partitions = (0..<40).map { TopicPartition(topic: "orders", partition: Int32($0)) }
+        for (index, tp) in partitions.enumerated() {
+            for offset in 0..<3 { #expect(tracker.receive(Int64(100 * index + offset), on: tp) == true) }
+            // Back to the first partition after each new one.
+            #expect(tracker.markDone(0, on: partitions[0]) == (index == 0))
+        }
+        var copy = tracker
+        for (index, tp) in partitions.enumerated() where index % 2 == 1 {
+            #expect(tracker.markDone(Int64(100 * index), on: tp) == true)
+        }
+        let removed = tracker.remove([partitions[3]])
+        #expect(removed == [partitions[3]: 301])
+        #expect(tracker.markDone(301, on: partitions[3]) == false, "removed")
+        // The partition used last before the removal, whose entry the removal may have moved.
+        #expect(tracker.markDone(3901, on: partitions[39]) == true)
+        #expect(tracker.commitPoint(of: partitions[39]) == 3902)
+        #expect(tracker.markDone(502, on: partitions[5]) == false, "501 still runs")
+        #expect(tracker.commitPoint(of: partitions[5]) == 501)
+        #expect(tracker.commitPoint(of: partitions[4]) == 400)
+        #expect(tracker.commitPoint(of: partitions[0]) == 1)
+        #expect(tracker.totalOutstanding == 3 * 40 - 1 - 20 - 2 - 1 - 1)
+
+        // The copy saw none of that.
+        #expect(copy.commitPoint(of: partitions[5]) == 500)
+        #expect(copy.markDone(500, on: partitions[5]) == true)
+        #expect(copy.commitPoint(of: partitions[5]) == 501)
+        #expect(copy.commitPoint(of: partitions[3]) == 300)
+        #expect(copy.totalOutstanding == 3 * 40 - 1 - 1)
+    }
+
     @Test func invalidFirstOffsetDoesNotStartTracking() {
         var tracker = OffsetTracker()
         #expect(tracker.receive(-1, on: self.orders0) == false)
