@@ -4,7 +4,8 @@
 //
 // Module graph (top depends on bottom, never the reverse):
 //
-//   Sluice            the engine: consumer loop, window, ordering, offset tracker
+//   SluiceTestKit     in-memory cluster + manual clock for tests of handlers and the engine
+//   Sluice            the engine: ConsumerStateMachine and its drivers (poll loop, workers), window, ordering, tracker
 //     SluiceFutures   Executor / Future toolkit, knows nothing of Kafka
 //     SluiceProcessPool  ProcessPoolExecutor: named jobs in supervised worker processes (on SluiceFutures)
 //     SluiceKafka     safe Swift layer over librdkafka + EmbeddedBroker (the only importer of CRdKafka)
@@ -16,6 +17,7 @@ let package = Package(
     name: "sluice",
     products: [
         .library(name: "Sluice", targets: ["Sluice"]),
+        .library(name: "SluiceTestKit", targets: ["SluiceTestKit"]),
         .library(name: "SluiceFutures", targets: ["SluiceFutures"]),
         .library(name: "SluiceProcessPool", targets: ["SluiceProcessPool"]),
         .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
@@ -46,17 +48,21 @@ let package = Package(
 
         // MARK: Libraries
 
+        // Internal (no product): the package's one monotonic clock and Duration conversions.
+        .target(name: "_SluiceTime"),
         .target(
             name: "SluiceKafka",
             dependencies: [
                 "CRdKafka",
+                "_SluiceTime",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "SluiceFutures",
             dependencies: [
-                .product(name: "DequeModule", package: "swift-collections")
+                "_SluiceTime",
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         .target(
@@ -72,12 +78,25 @@ let package = Package(
                 "SluiceKafka",
                 "SluiceFutures",
                 "SluiceProcessPool",
+                "_SluiceTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ]
+        ),
+        // Test your handlers without Kafka: an in-memory cluster and a manual clock.
+        .target(
+            name: "SluiceTestKit",
+            dependencies: [
+                "Sluice",
+                "SluiceFutures",
+                "_SluiceTime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
 
@@ -175,6 +194,8 @@ let package = Package(
                 "Sluice",
                 "SluiceKafka",
                 "SluiceFutures",
+                "SluiceTestKit",
+                "_SluiceTime",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

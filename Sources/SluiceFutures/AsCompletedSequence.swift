@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import _SluiceTime
 /// Delivers `futures` in the order they complete: Python's `as_completed(fs, timeout)`.
 ///
 /// Futures that are already done come first. Duplicates are delivered once. Iterate asynchronously with
@@ -53,7 +54,7 @@ public struct AsCompletedSequence<T: Sendable>: AsyncSequence, Sendable {
 
     private let futures: [Future<T>]
     var uniqueFutures: [Future<T>] { self.futures }
-    private let deadline: MonotonicDeadline?
+    private let deadline: MonotonicInstant?
     private let asyncDeadline: ContinuousClock.Instant?
 
     init(futures: some Sequence<Future<T>>, timeout: Duration?) {
@@ -134,10 +135,10 @@ public struct AsCompletedSequence<T: Sendable>: AsyncSequence, Sendable {
     /// ```
     public struct BlockingIterator {
         private let iteration: CompletionIteration<T>
-        private let deadline: MonotonicDeadline?
+        private let deadline: MonotonicInstant?
         private var delivered = 0
 
-        init(iteration: CompletionIteration<T>, deadline: MonotonicDeadline?) {
+        init(iteration: CompletionIteration<T>, deadline: MonotonicInstant?) {
             self.iteration = iteration
             self.deadline = deadline
         }

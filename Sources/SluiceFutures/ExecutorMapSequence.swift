@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import _SluiceTime
 import DequeModule
 
 extension Executor {
@@ -181,9 +182,9 @@ where Inputs.Element: Sendable {
     /// ```
     public struct BlockingIterator {
         private let window: MapWindow<Inputs.Iterator, Output>
-        private let deadline: MonotonicDeadline?
+        private let deadline: MonotonicInstant?
 
-        init(window: MapWindow<Inputs.Iterator, Output>, deadline: MonotonicDeadline?) {
+        init(window: MapWindow<Inputs.Iterator, Output>, deadline: MonotonicInstant?) {
             self.window = window
             self.deadline = deadline
         }
@@ -199,7 +200,7 @@ where Inputs.Element: Sendable {
         public mutating func next() throws -> Output? {
             guard let future = self.window.next() else { return nil }
             do {
-                let timeout: Duration? = self.deadline.map { .nanoseconds(Int64($0.remainingNanoseconds)) }
+                let timeout: Duration? = self.deadline.map { .nanoseconds($0.remainingNanoseconds) }
                 return try future.result(timeout: timeout)
             } catch {
                 self.window.finish()

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import _SluiceTime
 extension Future {
     /// Blocks the calling OS thread until the future completes, and returns its value or throws its error
     /// (Python's `result(timeout)`).
@@ -29,7 +30,7 @@ extension Future {
         if let result = self.completedResult {
             return try result.get()
         }
-        let deadline = MonotonicDeadline.after(timeout)
+        let deadline = MonotonicInstant.after(timeout)
         if let deadline, deadline.hasPassed {
             throw FutureError.timedOut
         }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import _SluiceTime
 import Synchronization
 
 /// Bounds work in flight by a count and a weight budget: the window a consumer uses for backpressure.
@@ -158,7 +159,7 @@ public final class InFlightLimiter: Sendable {
     /// - Returns: `true` if the permit was taken, `false` on timeout (then no permit is held).
     public func acquire(weight: Int, timeout: Duration) -> Bool {
         if self.tryAcquire(weight: weight) { return true }
-        let deadline = MonotonicDeadline.after(timeout)
+        let deadline = MonotonicInstant.after(timeout)
         let event = BlockingEvent()
         let (id, action) = self.state.withLock { state in
             let id = state.makeID()

@@ -23,29 +23,26 @@ struct InFlightLimiterStateMachine<Waiter> {
         var waiter: Waiter
     }
 
-    let maxCount: Int
-    let maxWeight: Int
-    private(set) var count = 0
-    private(set) var weight = 0
+    private var budget: InFlightBudget
+    var maxCount: Int { budget.maxCount }
+    var maxWeight: Int { budget.maxWeight }
+    var count: Int { budget.count }
+    var weight: Int { budget.weight }
     private(set) var waiters = Deque<Entry>()
     private var nextID: UInt64 = 0
 
     init(maxCount: Int, maxWeight: Int) {
         precondition(maxCount > 0, "InFlightLimiter needs maxCount > 0, got \(maxCount)")
         precondition(maxWeight >= 0, "InFlightLimiter needs maxWeight >= 0, got \(maxWeight)")
-        self.maxCount = maxCount
-        self.maxWeight = maxWeight
+        self.budget = InFlightBudget(maxCount: maxCount, maxWeight: maxWeight)
     }
 
     private func fits(_ weight: Int) -> Bool {
-        guard self.count < self.maxCount else { return false }
-        // Written as a subtraction so that `maxWeight: .max` and huge weights cannot overflow.
-        return self.count == 0 || weight <= self.maxWeight - self.weight
+        self.budget.fits(weight)
     }
 
     private mutating func grant(_ weight: Int) {
-        self.count += 1
-        self.weight += weight
+        self.budget.take(weight)
     }
 
     mutating func makeID() -> UInt64 {
@@ -85,8 +82,7 @@ struct InFlightLimiterStateMachine<Waiter> {
             weight >= 0 && weight <= self.weight,
             "InFlightLimiter.release(weight: \(weight)) does not match the held weight \(self.weight)"
         )
-        self.count -= 1
-        self.weight -= weight
+        self.budget.release(weight)
         return self.grantWaiters()
     }
 

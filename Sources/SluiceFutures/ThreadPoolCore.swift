@@ -13,6 +13,7 @@ import Musl
 import Darwin
 #endif
 import Synchronization
+import _SluiceTime
 
 /// An item in a ``ThreadPoolCore`` queue: submitted work or a job of a task that prefers the pool.
 enum ThreadPoolWorkItem {
@@ -46,14 +47,32 @@ final class ThreadPoolCore: @unchecked Sendable {
     /// The queue length as of the last change, readable without the lock so that spinning workers do not
     /// fight the submitter for it. Only a hint: decisions are taken under the lock.
     private let queuedHint = Atomic<Int>(0)
+    /// When each worker started the item it runs (``MonotonicInstant`` nanoseconds; 0: idle), for
+    /// ``workerActivity``: two relaxed stores per item.
+    private let busySince: [BusySlot]
+
+    /// One worker's start time, in its own object: `Atomic` cannot live in an array directly.
+    private final class BusySlot: Sendable {
+        let since = Atomic<Int64>(0)
+    }
 
     init(workers: Int, name: String) {
         self.stateMachine = ThreadPoolStateMachine(workers: workers)
+        self.busySince = (0..<workers).map { _ in BusySlot() }
         for index in 0..<workers {
             WorkerThread.start(name: "\(name)-\(index)") { [self] in
                 self.lock.withLock { self.workerThreads.append(WorkerThread.current) }
-                self.workerLoop()
+                self.workerLoop(busy: self.busySince[index])
             }
+        }
+    }
+
+    /// How long each worker has been running its current item; `nil` for an idle one.
+    var workerActivity: [Duration?] {
+        let now = MonotonicInstant.now.nanoseconds
+        return busySince.map { slot in
+            let since = slot.since.load(ordering: .relaxed)
+            return since == 0 ? nil : .nanoseconds(now - since)
         }
     }
 
@@ -100,7 +119,7 @@ final class ThreadPoolCore: @unchecked Sendable {
     /// when small items arrive one by one; an idle pool still goes to sleep almost at once.
     static let spinsBeforeSleeping = 32
 
-    private func workerLoop() {
+    private func workerLoop(busy: BusySlot) {
         var spins = 0
         self.lock.lock()
         while true {
@@ -108,7 +127,9 @@ final class ThreadPoolCore: @unchecked Sendable {
             case .run(let item):
                 self.queuedHint.store(self.stateMachine.queue.count, ordering: .relaxed)
                 self.lock.unlock()
+                busy.since.store(MonotonicInstant.now.nanoseconds, ordering: .relaxed)
                 self.execute(item)
+                busy.since.store(0, ordering: .relaxed)
                 spins = 0
                 self.lock.lock()
             case .retry:

@@ -143,6 +143,14 @@ public final class ThreadPoolExecutor: Executor, TaskExecutor {
     /// ```
     public var queuedCount: Int { self.core.queuedCount }
 
+    /// How long each worker thread has been running its current item (`nil` for an idle one), in
+    /// worker order: a worker inside one item for long is stuck or slow.
+    ///
+    /// ```swift
+    /// let stuck = pool.workerActivity.allSatisfy { ($0 ?? .zero) > .seconds(30) }
+    /// ```
+    public var workerActivity: [Duration?] { self.core.workerActivity }
+
     /// Whether the calling code runs on one of this pool's worker threads.
     ///
     /// ```swift

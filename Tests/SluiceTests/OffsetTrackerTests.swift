@@ -229,7 +229,6 @@ import Testing
         #expect(tracker.markDone(0, on: self.orders0) == false)
         #expect(tracker.partitions.isEmpty)
         #expect(tracker.commitPoints.isEmpty)
-        #expect(tracker.takeAdvancedCommitPoints().isEmpty)
     }
 
     @Test func partitionsAreTrackedIndependently() {
@@ -251,33 +250,7 @@ import Testing
         #expect(tracker.partitions == [self.orders0, self.orders1, self.users0])
     }
 
-    @Test func takeAdvancedCommitPointsReturnsOnlyWhatMovedSinceTheLastCall() {
-        var tracker = OffsetTracker()
-        tracker.receive(5, on: self.orders0)
-        tracker.receive(6, on: self.orders0)
-        tracker.receive(0, on: self.orders1)
-        // First receives set a commit point.
-        #expect(tracker.takeAdvancedCommitPoints() == [self.orders0: 5, self.orders1: 0])
-        #expect(tracker.takeAdvancedCommitPoints().isEmpty, "cleared by the previous call")
-
-        tracker.markDone(6, on: self.orders0)
-        tracker.receive(1, on: self.orders1)
-        #expect(tracker.takeAdvancedCommitPoints().isEmpty, "nothing moved: 5 and 0 still run")
-
-        tracker.markDone(5, on: self.orders0)
-        #expect(tracker.takeAdvancedCommitPoints() == [self.orders0: 7])
-
-        // Two moves between calls report the latest point once.
-        tracker.markDone(0, on: self.orders1)
-        tracker.markDone(1, on: self.orders1)
-        #expect(tracker.takeAdvancedCommitPoints() == [self.orders1: 2])
-
-        // A jump over a gap on an idle partition is a move too.
-        tracker.receive(9, on: self.orders1)
-        #expect(tracker.takeAdvancedCommitPoints() == [self.orders1: 9])
-    }
-
-    @Test func removeReturnsFinalCommitPointsAndForgetsThePartitions() {
+    @Test func removeForgetsThePartitions() {
         var tracker = OffsetTracker()
         tracker.receive(5, on: self.orders0)
         tracker.receive(6, on: self.orders0)
@@ -286,13 +259,13 @@ import Testing
         tracker.markDone(5, on: self.orders0)
         tracker.markDone(0, on: self.orders1)
 
-        let final = tracker.remove([self.orders0, self.orders1, TopicPartition(topic: "absent", partition: 0)])
-        #expect(final == [self.orders0: 6, self.orders1: 1])
+        #expect(tracker.commitPoints == [self.orders0: 6, self.orders1: 1, self.users0: 2])
+        tracker.remove([self.orders0, self.orders1, TopicPartition(topic: "absent", partition: 0)])
         #expect(tracker.partitions == [self.users0])
         #expect(tracker.totalOutstanding == 1)
         #expect(tracker.commitPoint(of: self.orders0) == nil)
-        // Removed partitions are not reported as advanced, and late completions are ignored.
-        #expect(tracker.takeAdvancedCommitPoints() == [self.users0: 2])
+        #expect(tracker.commitPoints == [self.users0: 2])
+        // Late completions are ignored.
         #expect(tracker.markDone(6, on: self.orders0) == false)
         #expect(tracker.totalOutstanding == 1)
 
@@ -315,8 +288,9 @@ import Testing
         for (index, tp) in partitions.enumerated() where index % 2 == 1 {
             #expect(tracker.markDone(Int64(100 * index), on: tp) == true)
         }
-        let removed = tracker.remove([partitions[3]])
-        #expect(removed == [partitions[3]: 301])
+        #expect(tracker.commitPoint(of: partitions[3]) == 301)
+        tracker.remove([partitions[3]])
+        #expect(tracker.commitPoint(of: partitions[3]) == nil)
         #expect(tracker.markDone(301, on: partitions[3]) == false, "removed")
         // The partition used last before the removal, whose entry the removal may have moved.
         #expect(tracker.markDone(3901, on: partitions[39]) == true)
@@ -342,9 +316,9 @@ import Testing
         #expect(tracker.totalOutstanding == 0)
     }
 
-    /// Random work on three partitions: totals, per-partition points and the advanced set must
-    /// match what the per-partition trackers say.
-    @Test func advancedCommitPointsMatchTheMovesOfEachPartition() async {
+    /// Random work on three partitions: totals and per-partition points must match what the
+    /// per-partition trackers say.
+    @Test func commitPointsMatchThoseOfEachPartition() async {
         let tps = [self.orders0, self.orders1, self.users0]
         await propertyCheck(
             count: 200,
@@ -352,7 +326,6 @@ import Testing
         ) { steps in
             var tracker = OffsetTracker()
             var models = [TopicPartition: PartitionOffsetTracker]()
-            var lastTaken = [TopicPartition: Int64]()
             var nextOffset = [TopicPartition: Int64]()
 
             for (index, choice) in steps {
@@ -367,22 +340,24 @@ import Testing
                     let expected = models[tp]?.markDone(offset) ?? false
                     #expect(tracker.markDone(offset, on: tp) == expected)
                 } else {
-                    let final = tracker.remove([tp])
-                    #expect(final[tp] == models[tp]?.commitPoint)
+                    #expect(tracker.commitPoint(of: tp) == models[tp]?.commitPoint)
+                    tracker.remove([tp])
+                    #expect(tracker.commitPoint(of: tp) == nil)
                     models[tp] = nil
-                    lastTaken[tp] = nil
                     nextOffset[tp] = nil
                 }
 
                 #expect(tracker.totalOutstanding == models.values.reduce(0) { $0 + $1.outstandingCount })
                 #expect(tracker.commitPoints == models.compactMapValues(\.commitPoint))
-                if choice % 4 == 0 {
-                    let expected = models.compactMapValues(\.commitPoint).filter { lastTaken[$0.key] != $0.value }
-                    #expect(tracker.takeAdvancedCommitPoints() == expected)
-                    lastTaken.merge(expected) { $1 }
-                }
             }
         }
+    }
+}
+
+extension OffsetTracker {
+    /// The commit point of every tracked partition that has one.
+    var commitPoints: [TopicPartition: Int64] {
+        Dictionary(uniqueKeysWithValues: partitions.compactMap { tp in commitPoint(of: tp).map { (tp, $0) } })
     }
 }
 

@@ -9,6 +9,7 @@ import Foundation
 import Sluice
 import Synchronization
 import Testing
+import _SluiceTime
 
 extension EngineIntegrationTests {
     /// Handlers slower than `max.poll.interval.ms` with the window full: the consumer pauses and

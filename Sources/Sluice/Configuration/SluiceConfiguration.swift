@@ -47,7 +47,9 @@ public struct SluiceConfiguration: Sendable {
     /// How often advanced commit points are committed (asynchronously). Revocation and shutdown
     /// always commit synchronously. Default: 1 s.
     public var commitInterval: Duration
-    /// Longest wait for the consumer to leave the group on shutdown. Default: 10 s.
+    /// The budget of the final commit and of leaving the group after a graceful stop (both within
+    /// it, after the drain): a graceful stop takes at most ``drainTimeout`` + this + 1 s for
+    /// dead-letter writes still in flight. Default: 10 s.
     public var closeTimeout: Duration
     /// Longest wait for the brokers' first answer at start-up. Default: 10 s.
     public var connectTimeout: Duration
@@ -60,8 +62,15 @@ public struct SluiceConfiguration: Sendable {
     /// Limits on dead-lettering, beyond which the consumer stops instead (dead-letter policy only).
     /// Default: at most 100 in a row and half of the last 1,000 messages.
     public var deadLetterGuard: DeadLetterGuard
-    /// The producer that writes to the dead-letter topic. Default (`nil`): the consumer's brokers,
-    /// client id, and its `security.*`, `sasl.*`, `ssl.*` and `socket.*` properties.
+    /// How long a dead-letter write may keep failing with retriable errors (broker down, topic
+    /// unavailable) before the consumer stops with an error naming the dead-letter topic and the
+    /// message. A permanent error (record too large, authorization failed) stops it at once.
+    /// Default: 60 s.
+    public var deadLetterTimeout: Duration
+    /// The producer that writes to the dead-letter topic. Default (`nil`): the consumer's brokers
+    /// and client id, its connection properties (`security.*`, `sasl.*`, `ssl.*`, `socket.*`,
+    /// `client.*`, `broker.*`, `reconnect.*`, `api.version*`), and the properties that govern
+    /// producing (``deadLetterProducingProperties``, e.g. `message.max.bytes`).
     public var deadLetterProducer: KafkaProducerConfiguration?
     /// The longest a handler call may take before it counts as a failed attempt
     /// (``HandlerTimeoutError``). An async handler is cancelled; a sync handler's thread stays
@@ -85,6 +94,7 @@ public struct SluiceConfiguration: Sendable {
         self.retry = RetryPolicy()
         self.failurePolicy = .stop
         self.deadLetterGuard = DeadLetterGuard()
+        self.deadLetterTimeout = .seconds(60)
         self.deadLetterProducer = nil
         self.handlerTimeout = nil
     }
@@ -103,6 +113,23 @@ public struct SluiceConfiguration: Sendable {
 
     /// The number of active cores, the default worker count.
     public static var defaultWorkers: Int { ProcessorCount.active }
+
+    /// The budget of the final commit and the close after an immediate stop (``SluiceConsumer/stop(immediately:)``,
+    /// a second signal), capped by ``closeTimeout``: 2 s. With an unresponsive broker the consumer
+    /// gives up on both then, and exits well within 5 s.
+    public static let immediateStopBudget: Duration = .seconds(2)
+
+    /// librdkafka properties given in ``kafka`` that also reach the default dead-letter producer,
+    /// because they govern producing: message sizes, batching, compression, acknowledgements,
+    /// timeouts and retries.
+    public static let deadLetterProducingProperties: Set<String> = [
+        "message.max.bytes", "message.copy.max.bytes", "receive.message.max.bytes", "max.in.flight.requests.per.connection",
+        "max.in.flight", "metadata.max.age.ms", "topic.metadata.refresh.interval.ms", "request.timeout.ms",
+        "acks", "request.required.acks", "linger.ms", "queue.buffering.max.ms", "queue.buffering.max.messages",
+        "queue.buffering.max.kbytes", "batch.num.messages", "batch.size", "compression.codec", "compression.type",
+        "compression.level", "message.timeout.ms", "delivery.timeout.ms", "enable.idempotence", "retries",
+        "message.send.max.retries", "retry.backoff.ms",
+    ]
 
     /// The Kafka settings Sluice actually uses: ``kafka`` with automatic commit and offset store off.
     var effectiveKafka: KafkaConsumerConfiguration {
@@ -132,6 +159,7 @@ public struct SluiceConfiguration: Sendable {
         try retry.validate()
         try failurePolicy.validate(topics: topics)
         try deadLetterGuard.validate()
+        try require(deadLetterTimeout >= .zero, "the dead-letter timeout must not be negative, got \(deadLetterTimeout)")
         if let handlerTimeout {
             try require(handlerTimeout > .zero, "the handler timeout must be positive, got \(handlerTimeout)")
         }
@@ -158,16 +186,21 @@ public struct SluiceConfiguration: Sendable {
 
     /// The producer configuration of the dead-letter topic: ``deadLetterProducer``, or one derived
     /// from the consumer's connection settings.
-    var effectiveDeadLetterProducer: KafkaProducerConfiguration {
+    package var effectiveDeadLetterProducer: KafkaProducerConfiguration {
         if let deadLetterProducer { return deadLetterProducer }
         // Connection settings only: consumer properties would make librdkafka warn on a producer.
         let prefixes = ["security.", "sasl.", "ssl.", "socket.", "client.", "broker.", "reconnect.", "api.version"]
         var producer = KafkaProducerConfiguration(
             bootstrapServers: kafka.common.bootstrapServers,
-            properties: kafka.common.properties.filter { entry in prefixes.contains { entry.key.hasPrefix($0) } })
+            properties: kafka.common.properties.filter { entry in
+                prefixes.contains { entry.key.hasPrefix($0) } || Self.deadLetterProducingProperties.contains(entry.key)
+            })
         producer.common.clientID = kafka.common.clientID
-        // A write that fails is produced again by Sluice: let it fail (and be logged) early.
-        producer.messageTimeout = .seconds(30)
+        // A write that fails is produced again by Sluice: let it fail (and be logged) early,
+        // unless the user chose a timeout.
+        if producer.common.properties["message.timeout.ms"] == nil, producer.common.properties["delivery.timeout.ms"] == nil {
+            producer.messageTimeout = .seconds(30)
+        }
         return producer
     }
 

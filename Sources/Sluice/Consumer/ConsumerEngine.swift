@@ -5,218 +5,260 @@
 //
 //===----------------------------------------------------------------------===//
 
-internal import DequeModule
 internal import Foundation
 internal import Logging
+internal import SluiceFutures
 internal import Synchronization
-internal import SluiceProcessPool
+internal import _SluiceTime
 
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
-
-/// The shared heart of a ``SluiceConsumer``: admits polled messages into the window, dispatches
-/// handler calls, and records their completion in the offset tracker.
+/// The shared driver of a ``SluiceConsumer``: keeps the ``ConsumerStateMachine`` behind one lock,
+/// turns handler completions and dead-letter answers into its events (on worker threads), and
+/// carries out what it returns once the lock is released: starting handler calls, writing dead
+/// letters, cancelling overrun tasks, logging, waking the poll thread.
 ///
-/// The poll thread calls ``admit(_:)`` with a batch of polled messages; worker threads (or tasks)
-/// call ``complete(_:results:)`` with a batch of finished ones. Both take one lock around
-/// ``EngineState`` and act (dispatch, log) after unlocking. The poll thread is woken only when the
-/// window has drained to its refill mark, not on every completion.
+/// The poll thread (``PollLoop``) feeds it the source's events and waits on its lock.
 ///
-/// `@unchecked Sendable`: `state` is only touched with `condition` locked; everything else is
-/// immutable or atomic.
+/// `@unchecked Sendable`: `storage` is only touched with `lock` held; everything else is immutable,
+/// atomic, or behind its own lock.
 final class ConsumerEngine: @unchecked Sendable {
+    /// What the lock protects.
+    struct Storage {
+        var machine: ConsumerStateMachine
+        /// Finished work, left for the poll thread to release (see ``releaseRetired()``).
+        var retired: [InFlightWork] = []
+    }
+
     let configuration: SluiceConfiguration
     let logger: Logger
-    private let handler: HandlerInvoker
-    /// Writes to the dead-letter topic (dead-letter policy only).
-    private let deadLetters: DeadLetterWriter?
-    /// Whether the dead-letter guard needs every outcome (dead-letter policy only).
-    private var guardsDeadLetters: Bool { deadLetters != nil }
-    /// Enforces the handler timeout, when there is one.
-    private let deadlines: DeadlineWatchdog?
+    let clock: any EngineClock
+    let handler: HandlerInvoker
+    /// Writes dead letters (dead-letter policy only).
+    let deadLetters: (any DeadLetterSink)?
     /// Metrics and traces of the handler calls.
     let observers: HandlerObservers
     var metrics: EngineMetrics { observers.metrics }
-    /// When the poll loop last turned (monotonic nanoseconds; 0: not yet), for liveness.
-    private let lastTurn = Atomic<Int>(0)
-    /// The poll loop sleeps until then (monotonic nanoseconds): a stuck loop, for tests.
-    private let stallUntil = Atomic<Int>(0)
-    /// 0 before `run()`, 1 while it runs, 2 once it returned.
-    private let lifecycle = Atomic<Int>(0)
-    private let condition = NSCondition()
-    private var state: EngineState
+    let lock = ConditionLock()
+    private var storage: Storage
+    /// When the poll loop last turned (engine clock; 0: not yet), for liveness.
+    private let lastTurn = Atomic<Int64>(0)
+    /// The poll loop sleeps until then (engine clock): a stuck loop, for tests of liveness.
+    private let stallUntil = Atomic<Int64>(0)
     /// Mean wall time of one handler call in nanoseconds, as last measured by a worker; sizes
     /// the chunks of messages handed to a worker at once (0: not measured yet).
-    private let meanHandlerNanos = Atomic<Int>(0)
-    /// Finished work taken from `state.retired`, released by the poll thread; only ``admit(_:)``
-    /// touches it.
+    private let meanHandlerNanos = Atomic<Int64>(0)
+    /// Finished work taken from `storage.retired`; only the poll thread touches it.
     private var graveyard: [InFlightWork] = []
+    /// Handler calls whose dispatch waits for the current one to return, when the executor runs
+    /// them on the calling thread (tests): a trampoline instead of unbounded recursion.
+    private let inlineDispatch = Mutex<(isDispatching: Bool, pending: [InFlightWork])>((false, []))
+    /// Whether handler calls complete on the thread that starts them (an inline executor, in tests).
+    private let runsInline: Bool
 
-    /// A waiting poll thread is woken once the window is down to this share of its bounds, so it
-    /// refills in bursts instead of waking for every completion. Half a window: at 0.9 the poll
-    /// thread woke for every tenth of a window, and with cheap handlers those wake-ups, not the
-    /// work, set the rate (no-op: 436k against 325k msg/s; spin 100 µs × 2: 0.93 against 0.88 of
-    /// ideal, in one `sluice bench` run each). Half a window still queues hundreds of messages
-    /// for the workers while the poll thread refills.
-    static let refillFraction = 0.5
     /// A chunk of cheap handler calls should keep a worker busy for about this long.
-    static let chunkTargetNanos = 250_000
+    static let chunkTargetNanos: Int64 = 250_000
     /// The most messages handed to a worker at once.
     static let maxChunk = 128
 
-    init(configuration: SluiceConfiguration, handler: HandlerInvoker, deadLetters: DeadLetterWriter?, logger: Logger) {
+    init(
+        configuration: SluiceConfiguration, handler: HandlerInvoker, deadLetters: (any DeadLetterSink)?,
+        clock: any EngineClock, seed: UInt64, runsInline: Bool, logger: Logger
+    ) {
         self.configuration = configuration
         self.handler = handler
         self.deadLetters = deadLetters
-        // Worker processes have real timeouts: the pool kills an overrunning worker.
-        if configuration.handlerTimeout != nil, !handler.isIsolated {
-            self.deadlines = DeadlineWatchdog()
-        } else {
-            self.deadlines = nil
-        }
+        self.clock = clock
+        self.logger = logger
         self.observers = HandlerObservers(
             tracing: MessageTracing(groupID: configuration.groupID), metrics: EngineMetrics(topics: configuration.topics))
-        self.logger = logger
-        self.state = EngineState(
-            maxInFlightMessages: configuration.maxInFlightMessages, maxInFlightBytes: configuration.maxInFlightBytes,
-            deadLetterGuard: configuration.deadLetterGuard)
+        // Worker processes have real deadlines: the pool kills an overrunning worker.
+        let settings = ConsumerStateMachine.Settings(configuration, enforcesHandlerTimeout: !handler.isIsolated)
+        self.storage = Storage(machine: ConsumerStateMachine(settings: settings, seed: seed))
+        self.runsInline = runsInline
     }
 
-    /// The worker processes' counts, for a handler in worker processes.
-    var workerProcesses: ProcessPoolStatistics? {
-        if case .process(let pool) = handler { return pool.statistics }
-        return nil
+    // MARK: - The machine
+
+    /// Runs `body` with the machine locked. Never dispatch or wait inside it.
+    func withMachine<T>(_ body: (inout ConsumerStateMachine) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&storage.machine)
+    }
+
+    /// Feeds the machine an event and carries out what it returns (those actions a worker thread
+    /// may carry out; the poll thread handles the rest itself).
+    @discardableResult
+    func handle(_ event: (inout ConsumerStateMachine) -> EngineActions) -> EngineActions {
+        let actions = withMachine(event)
+        perform(actions)
+        return actions
+    }
+
+    /// Carries out the actions that need no source: logs, handler calls, dead-letter writes,
+    /// cancellations, waking the poll thread.
+    func perform(_ actions: EngineActions) {
+        for entry in actions.logs { log(entry) }
+        for call in actions.cancel { handler.cancel(call) }
+        if actions.wakePoller { lock.broadcast() }
+        for request in actions.deadLetters { writeDeadLetter(request) }
+        dispatch(actions.dispatch)
+    }
+
+    /// Hands the work finished since the last call to the poll thread's allocator. A message is
+    /// allocated on the poll thread; freed on a worker thread, its memory goes back to the poll
+    /// thread's malloc arena under that arena's lock, which the poll thread takes to allocate the
+    /// next ones: on two cores, nine in ten of the poll thread's waits were for that lock (`perf
+    /// record -e sched:sched_switch` of the no-op bench). Freed here, it goes to the thread's own
+    /// cache. Poll thread only.
+    func releaseRetired() {
+        lock.lock()
+        swap(&graveyard, &storage.retired)
+        lock.unlock()
+        graveyard.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Waiting (poll thread)
+
+    /// How often a waiting poll thread wakes at least: to show the loop alive and notice a stop.
+    static let waitSlice: Int64 = 100_000_000
+
+    /// Waits until `done` holds for the machine or `deadline` (asked of the machine each time, as
+    /// a stop may shorten it) passes, running due timers meanwhile (their actions go to `serve`).
+    /// Completions wake it when ``ConsumerStateMachine/shouldWakePoller()`` says `what` may be over.
+    ///
+    /// - Returns: whether `done` came true.
+    func wait(
+        for what: ConsumerStateMachine.PollerWait,
+        until deadline: (ConsumerStateMachine) -> Int64,
+        done: (ConsumerStateMachine) -> Bool,
+        serve: (EngineActions) -> Void
+    ) -> Bool {
+        lock.lock()
+        storage.machine.pollerWait = what
+        defer {
+            storage.machine.pollerWait = nil
+            lock.unlock()
+        }
+        var lastBeat = clock.now()
+        while true {
+            if done(storage.machine) { return true }
+            let now = clock.now()
+            if now - lastBeat >= Self.waitSlice {
+                lock.unlock()
+                beat()
+                lock.lock()
+                lastBeat = clock.now()
+                continue
+            }
+            let end = deadline(storage.machine)
+            if now >= end { return false }
+            if let due = storage.machine.nextDue, due <= now {
+                let actions = storage.machine.tick(now: now)
+                lock.unlock()
+                serve(actions)
+                lock.lock()
+                continue
+            }
+            _ = clock.wait(lock, until: min(end, storage.machine.nextDue ?? .max, lastBeat + Self.waitSlice))
+        }
     }
 
     // MARK: - Health
 
     /// The poll loop turned: it is alive. Sleeps first while a test stalls the loop on purpose.
     func beat() {
-        while monotonicNanos() < stallUntil.load(ordering: .relaxed) {
+        while clock.now() < stallUntil.load(ordering: .relaxed) {
             usleep(10_000)
         }
-        lastTurn.store(monotonicNanos(), ordering: .relaxed)
+        lastTurn.store(clock.now(), ordering: .relaxed)
     }
 
     /// Makes the poll loop stop turning for `duration`, as a stuck loop would (for tests of the
     /// liveness probe).
     func stallPollLoop(for duration: Duration) {
-        stallUntil.store(monotonicNanos() + Int(duration.components.seconds) * 1_000_000_000 + Int(duration.components.attoseconds / 1_000_000_000), ordering: .relaxed)
+        stallUntil.store(clock.now() + duration.nanoseconds, ordering: .relaxed)
     }
 
-    /// Marks `run()` started (1) or returned (2).
-    func setLifecycle(_ value: Int) {
-        lifecycle.store(value, ordering: .relaxed)
-    }
-
-    /// Liveness and readiness, judged against `ttl`.
+    /// Liveness and readiness, judged against `ttl`: live while the poll loop turns within it and
+    /// not every worker thread has been inside one call for longer.
     func health(livenessTTL ttl: Duration) -> SluiceHealth {
         let turn = lastTurn.load(ordering: .relaxed)
-        let since: Duration? = turn == 0 ? nil : .nanoseconds(monotonicNanos() - turn)
-        let (stopping, assigned, count) = withState { ($0.stopMode != nil, $0.hasAssignment, $0.epochs.count) }
+        let since: Duration? = turn == 0 ? nil : .nanoseconds(clock.now() - turn)
+        let (lifecycle, assigned, count) = withMachine { ($0.lifecycle, $0.hasAssignment, $0.partitions.count) }
         let phase: SluiceHealth.Phase
-        switch lifecycle.load(ordering: .relaxed) {
-        case 0: phase = .starting
-        case 2: phase = .stopped
-        default: phase = stopping ? .stopping : (turn == 0 ? .starting : (assigned ? .consuming : .joining))
+        switch lifecycle {
+        case .idle, .starting: phase = .starting
+        case .stopped, .stoppedBeforeStart: phase = .stopped
+        case .draining, .closing: phase = .stopping
+        case .running: phase = turn == 0 ? .starting : (assigned ? .consuming : .joining)
         }
-        return SluiceHealth(phase: phase, sinceLastTurn: since, livenessTTL: ttl, assignedPartitions: count)
-    }
-
-    /// Stops the helpers once the poll loop has ended: the workers, the deadline thread, and the
-    /// dead-letter producer (after waiting up to the close timeout for its writes).
-    func shutDownHelpers() {
-        handler.shutdown()
-        deadlines?.shutdown()
-        deadLetters?.close(timeout: configuration.closeTimeout)
-    }
-
-    /// Runs `body` with the state locked. Never dispatch or wait inside it.
-    func withState<T>(_ body: (inout EngineState) throws -> T) rethrows -> T {
-        condition.lock()
-        defer { condition.unlock() }
-        return try body(&state)
-    }
-
-    // MARK: - Admission (poll thread)
-
-    /// Admits messages from the front of `polled` while the window has room, and starts those
-    /// whose lane is free. What does not fit stays in `polled`, in order.
-    ///
-    /// It also releases the work finished since its last call. A message is allocated on the poll
-    /// thread; freed on a worker thread, its memory goes back to the poll thread's malloc arena
-    /// under that arena's lock, which the poll thread takes to allocate the next ones: on two
-    /// cores, nine in ten of the poll thread's waits were for that lock (`perf record -e
-    /// sched:sched_switch` of the no-op bench). Freed here, it goes to the thread's own cache.
-    /// What waits here is what finished since the loop's last turn: at most a window of
-    /// messages, for at most 100 ms while the loop turns (longer only while it drains for a
-    /// revocation or a stop, which admit nothing).
-    func admit(_ polled: inout Deque<PolledMessage>) {
-        withState { swap(&graveyard, &$0.retired) }
-        graveyard.removeAll(keepingCapacity: true)
-        guard !polled.isEmpty else { return }
-        var ready: [InFlightWork] = []
-        let (taken, refused) = withState { $0.admit(polled, ordering: configuration.ordering, into: &ready) }
-        polled.removeFirst(taken)
-        if refused > 0 {
-            logger.debug("dropped \(refused) messages of unassigned partitions or offsets seen before")
+        var health = SluiceHealth(phase: phase, sinceLastTurn: since, livenessTTL: ttl, assignedPartitions: count)
+        if let activity = handler.workerActivity, !activity.isEmpty {
+            let stuck = activity.allSatisfy { busy in busy.map { $0 > ttl } ?? false }
+            if stuck { health.stuckWorkers = activity.count }
         }
-        dispatch(ready)
+        return health
     }
 
-    /// Waits until a message of `weight` bytes fits and the window has drained to its refill
-    /// mark, a stop is requested, or `timeout` passes. Returns whether it fits.
-    func waitForRoom(weight: Int, timeout: Duration) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: Double(timeout.milliseconds) / 1_000)
-        condition.lock()
-        defer { condition.unlock() }
-        state.isPollerWaiting = true
-        defer { state.isPollerWaiting = false }
-        while true {
-            let window = state.window
-            if window.hasRoom(for: weight), window.count == 0 || window.isAtOrBelow(Self.refillFraction) {
-                return true
-            }
-            if state.stopMode != nil || !condition.wait(until: deadline) {
-                return state.window.hasRoom(for: weight)
-            }
-        }
+    /// Stops the helpers once the poll loop has ended: the workers, then the dead-letter sink
+    /// (after waiting up to `timeout` for its writes).
+    func shutDownHelpers(immediately: Bool, timeout: Duration) {
+        handler.shutdown(immediately: immediately)
+        deadLetters?.close(timeout: timeout)
     }
 
     // MARK: - Dispatch
 
     /// Starts handler calls. Cheap synchronous handlers go to a worker in chunks (one task, one
     /// completion lock for many messages); expensive ones one by one, spread over the workers.
-    private func dispatch(_ ready: [InFlightWork]) {
+    func dispatch(_ ready: [InFlightWork]) {
         guard !ready.isEmpty else { return }
+        if runsInline {
+            // Calls run on this thread and complete inside `run`: queue what their completions
+            // start, and run it here, one after the other.
+            let first = inlineDispatch.withLock { state -> Bool in
+                state.pending.append(contentsOf: ready)
+                defer { state.isDispatching = true }
+                return !state.isDispatching
+            }
+            guard first else { return }
+            while let next = inlineDispatch.withLock({ state -> [InFlightWork]? in
+                guard !state.pending.isEmpty else {
+                    state.isDispatching = false
+                    return nil
+                }
+                defer { state.pending.removeAll() }
+                return state.pending
+            }) {
+                for work in next { start([work]) }
+            }
+            return
+        }
         let timeout = configuration.handlerTimeout
         guard case .sync = handler, timeout == nil else {
             // One call at a time: async handlers, and sync ones under a deadline (a chunk would
             // leave the messages behind an overrunning call stuck on its thread).
-            for work in ready {
-                handler.run([work], context: context(for:), timeout: timeout, watchdog: deadlines, observers: observers, measure: { _ in }) {
-                    self.complete($0, results: $1)
-                }
-            }
+            for work in ready { start([work]) }
             return
         }
         let mean = meanHandlerNanos.load(ordering: .relaxed)
-        var chunk = mean == 0 ? 1 : min(Self.maxChunk, max(1, Self.chunkTargetNanos / mean))
+        var chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)))
         // Never fewer chunks than workers when there is enough to share.
         chunk = min(chunk, max(1, (ready.count + configuration.workers - 1) / configuration.workers))
         var start = 0
         while start < ready.count {
             let end = min(start + chunk, ready.count)
-            handler.run(
-                Array(ready[start..<end]), context: context(for:), timeout: nil, watchdog: nil, observers: observers,
-                measure: recordHandlerTime
-            ) {
-                self.complete($0, results: $1)
-            }
+            self.start(Array(ready[start..<end]))
             start = end
+        }
+    }
+
+    private func start(_ works: [InFlightWork]) {
+        handler.run(
+            works, context: context(for:), timeout: configuration.handlerTimeout, observers: observers,
+            measure: recordHandlerTime
+        ) {
+            self.complete($0, results: $1)
         }
     }
 
@@ -224,247 +266,90 @@ final class ConsumerEngine: @unchecked Sendable {
         HandlerContext(attempt: work.attempt, logger: logger, message: work.message)
     }
 
-    private func recordHandlerTime(_ nanosPerMessage: Int) {
+    private func recordHandlerTime(_ nanosPerMessage: Int64) {
         meanHandlerNanos.store(max(1, nanosPerMessage), ordering: .relaxed)
     }
 
     // MARK: - Completion (worker threads, tasks)
 
-    /// What happens to a failed attempt.
-    private enum FailureOutcome {
-        /// Try again after the delay.
-        case retry(after: Duration)
-        /// Leave it uncommitted: the consumer is stopping, and the next owner reads it again.
-        case abandon
-        case skip
-        case deadLetter
-        /// Stop the consumer with this error.
-        case stop(SluiceError)
-    }
-
-    /// What to do once the lock is released.
-    private enum FollowUp {
-        case retry(InFlightWork, after: Duration, error: any Error)
-        case deadLetter(InFlightWork, error: any Error)
-        case log(InFlightWork, outcome: String, error: any Error)
-    }
-
-    /// Records finished handler calls, applies the retry and failure policies, and starts the next
-    /// call of each freed lane.
+    /// Records finished handler calls; the machine applies the retry and failure policies and
+    /// hands back the next call of each freed lane.
     func complete(_ works: [InFlightWork], results: [Result<Void, any Error>]) {
-        var followUps: [FollowUp] = []
-        let now = monotonicNanos()
-        let next: [InFlightWork] = withState { state in
-            state.retired.append(contentsOf: works)  // released by the poll thread, see `admit`
-            var next: [InFlightWork] = []
-            for (work, result) in zip(works, results) {
-                guard case .failure(let error) = result else {
-                    if guardsDeadLetters { state.deadLetterGuard.record(deadLettered: false) }
-                    state.count(work.message.topic) { $0.handled += 1 }
-                    recordDone(work, at: now, in: &state)
-                    if let following = state.finish(work, done: true) { next.append(following) }
-                    continue
-                }
-                if error is HandlerTimeoutError {
-                    state.timedOut += 1
-                    state.count(work.message.topic) { $0.timedOut += 1 }
-                }
-                switch failureOutcome(of: work, error: error, in: state) {
-                case .retry(let delay):
-                    state.holdForRetry(work)
-                    followUps.append(.retry(work, after: delay, error: error))
-                case .abandon:
-                    if let following = state.finish(work, done: false) { next.append(following) }
-                    followUps.append(.log(work, outcome: "left uncommitted, the consumer is stopping", error: error))
-                case .skip:
-                    state.failed += 1
-                    state.skipped += 1
-                    state.count(work.message.topic) {
-                        $0.failed += 1
-                        $0.skipped += 1
-                    }
-                    recordDone(work, at: now, in: &state)
-                    if let following = state.finish(work, done: true) { next.append(following) }
-                    followUps.append(.log(work, outcome: "skipped (policy: skip)", error: error))
-                case .deadLetter:
-                    if let following = state.beginDeadLetter(work) { next.append(following) }
-                    followUps.append(.deadLetter(work, error: error))
-                case .stop(let failure):
-                    state.failed += 1
-                    state.count(work.message.topic) { $0.failed += 1 }
-                    if state.failure == nil { state.failure = failure }
-                    state.requestStop(.graceful)
-                    if let following = state.finish(work, done: false) { next.append(following) }
-                    followUps.append(.log(work, outcome: "stopping the consumer (\(failure.message))", error: error))
-                }
-            }
-            wakeWaiters(state)
-            return next
-        }
-        for followUp in followUps {
-            switch followUp {
-            case .retry(let work, let delay, let error):
-                logger.debug(
-                    "handler failed; retrying in \(delay)",
-                    metadata: work.message.loggingMetadata.merging(["error": "\(error)", "sluice.attempt": "\(work.attempt)"]) { $1 })
-                scheduleRetry(work.retryKey, after: delay)
-            case .deadLetter(let work, let error):
-                writeDeadLetter(work, error: error)
-            case .log(let work, let outcome, let error):
-                logger.warning(
-                    "handler failed after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s"): \(outcome)",
-                    metadata: work.message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
-            }
-        }
-        dispatch(next)
+        let now = clock.now()
+        lock.lock()
+        storage.retired.append(contentsOf: works)  // released by the poll thread
+        let actions = storage.machine.finished(works, results: results, now: now)
+        lock.unlock()
+        perform(actions)
     }
 
-    /// Decides a failed attempt's fate. Runs with the state locked.
-    private func failureOutcome(of work: InFlightWork, error: any Error, in state: EngineState) -> FailureOutcome {
-        if state.stopMode != nil || state.failure != nil { return .abandon }
-        let message = work.message
-        if let poolError = error as? ProcessPoolError, Self.isWorkerSetupError(poolError) {
-            return .stop(SluiceError(
-                code: .configuration, message: "the handler's worker processes cannot run \(message)",
-                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset))
-        }
-        if work.attempt < configuration.retry.maxAttempts, Self.isRetryable(error) {
-            return .retry(after: configuration.retry.backoff(after: work.attempt))
-        }
-        switch configuration.failurePolicy.kind {
-        case .skip:
-            return .skip
-        case .stop:
-            return .stop(SluiceError(
-                code: .handlerFailed,
-                message: "the handler failed on \(message) after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s") and the failure policy is stop",
-                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset))
-        case .deadLetter:
-            guard let refusal = state.deadLetterGuard.refusal() else { return .deadLetter }
-            return .stop(SluiceError(
-                code: .deadLetterLimit,
-                message: "stopping instead of dead-lettering \(message): \(refusal)",
-                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset))
-        }
-    }
+    // MARK: - Dead letters
 
-    /// Whether another attempt may help: not for a ``NonRetryableError``, here or in a worker.
-    private static func isRetryable(_ error: any Error) -> Bool {
-        if error is any NonRetryableError { return false }
-        if let remote = error as? WorkerHandlerError { return remote.isRetryable }
-        return true
-    }
-
-    /// Errors of the worker set-up rather than of a message: no message can succeed after them.
-    private static func isWorkerSetupError(_ error: ProcessPoolError) -> Bool {
-        [.jobNotFound, .spawnFailed, .protocolViolation, .encodingFailed].contains(error.code)
-    }
-
-    /// Counts a message done (handled, skipped or dead-lettered) for the statistics.
-    private func recordDone(_ work: InFlightWork, at now: Int, in state: inout EngineState) {
-        state.completed += 1
-        state.latency.record(nanoseconds: now - work.polledAt)
-        state.lastCompletedAt = now
-    }
-
-    /// Wakes the poll thread when the window has drained to its refill mark, and drain waiters.
-    /// Runs with the state locked.
-    private func wakeWaiters(_ state: EngineState) {
-        let pollerMayGo = state.isPollerWaiting
-            && (state.window.count == 0 || state.window.isAtOrBelow(Self.refillFraction))
-        if pollerMayGo || state.drainWaiters > 0 { condition.broadcast() }
-    }
-
-    // MARK: - Retries and dead letters
-
-    /// Runs the retry after `delay`, without holding a worker meanwhile.
-    private func scheduleRetry(_ key: InFlightWork.RetryKey, after delay: Duration) {
-        Task {
-            try? await Task.sleep(for: delay)
-            let (retry, next) = withState { state in
-                defer { wakeWaiters(state) }
-                return state.takeRetry(key)
-            }
-            dispatch([retry, next].compactMap { $0 })
-        }
-    }
-
-    /// Writes `work` to its dead-letter topic; its offset becomes committable once acknowledged.
-    private func writeDeadLetter(_ work: InFlightWork, error: any Error) {
+    /// Writes a failed message to its dead-letter topic; the answer goes back to the machine.
+    private func writeDeadLetter(_ request: DeadLetterRequest) {
+        let message = request.work.message
         guard let deadLetters else {
-            // Cannot happen: the consumer creates the writer for the dead-letter policy.
-            withState { $0.endDeadLetter(work, acknowledged: false) }
+            // Cannot happen: the consumer creates the sink for the dead-letter policy.
+            handle { $0.deadLetterFailed(request.work.key, error: SluiceError.configuration("no dead-letter sink"), isRetriable: false, now: clock.now()) }
             return
         }
-        let message = work.message
-        let topic = deadLetters.topic(for: message.topic)
-        var record = DeadLetterWriter.record(for: message, topic: topic, error: error, attempts: work.attempt, failedAt: Date())
+        var record = DeadLetterRecord.make(
+            for: message, topic: request.topic, error: request.error, attempts: request.work.attempt, failedAt: Date())
         observers.tracing.injectDeadLetter(&record, for: message)
-        logger.warning(
-            "handler failed after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s"): writing it to \(topic)",
-            metadata: message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
-        deadLetters.write(
-            record, of: message,
-            shouldGiveUp: { [self] in
-                withState { $0.stopMode == .immediate || $0.epochs[work.topicPartition] != work.epoch }
-            },
-            completion: { [self] acknowledged in
-                withState { state in
-                    state.endDeadLetter(work, acknowledged: acknowledged)
-                    if acknowledged { recordDone(work, at: monotonicNanos(), in: &state) }
-                    wakeWaiters(state)
-                }
-                if !acknowledged {
-                    logger.warning(
-                        "gave up writing to \(topic): the partition is no longer ours; the message stays uncommitted",
-                        metadata: message.loggingMetadata)
-                }
-            })
-    }
-
-    // MARK: - Draining and stopping (poll thread)
-
-    /// Waits until no handler of `partitions` (all when `nil`) runs, the deadline passes, or an
-    /// immediate stop is requested. Returns whether everything finished.
-    func waitForRunning(of partitions: Set<TopicPartition>?, until deadline: ContinuousClock.Instant) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        state.drainWaiters += 1
-        defer { state.drainWaiters -= 1 }
-        let clock = ContinuousClock()
-        while true {
-            let busy = partitions.map { state.isRunning(any: $0) } ?? (state.totalRunning > 0)
-            if !busy { return true }
-            if state.stopMode == .immediate { return false }
-            let remaining = clock.now.duration(to: deadline)
-            if remaining <= .zero { return false }
-            // Wake at least every 100 ms to notice an immediate stop (and to show the loop alive).
-            condition.unlock()
-            beat()
-            condition.lock()
-            let slice = min(remaining, .milliseconds(100))
-            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(slice.milliseconds) / 1_000))
+        if request.writeAttempt == 1 {
+            logger.warning(
+                "handler failed after \(request.work.attempt) attempt\(request.work.attempt == 1 ? "" : "s"): writing it to \(request.topic)",
+                metadata: message.loggingMetadata.merging(["error": "\(request.error)"]) { $1 })
+        }
+        let key = request.work.key
+        deadLetters.write(record) { [self] result in
+            switch result {
+            case .success:
+                handle { $0.deadLetterAcknowledged(key, now: clock.now()) }
+            case .failure(let error):
+                let retriable = (error as? KafkaError)?.isRetriable ?? true
+                handle { $0.deadLetterFailed(key, error: error, isRetriable: retriable, now: clock.now()) }
+            }
         }
     }
 
-    /// Drops queued work of these partitions (all when `nil`) and frees its window slots.
-    func dropQueued(of partitions: Set<TopicPartition>?) {
-        withState { _ = $0.dropQueued(of: partitions) }
-    }
+    // MARK: - Logging
 
-    /// Asks the poll loop to stop; it notices within a poll interval.
-    func requestStop(_ mode: EngineState.StopMode) {
-        withState { $0.requestStop(mode) }
-        condition.broadcast()
-    }
-
-    /// Records a fatal error and asks for a graceful stop.
-    func fail(_ error: SluiceError) {
-        withState { state in
-            if state.failure == nil { state.failure = error }
-            state.requestStop(.graceful)
+    private func log(_ entry: EngineLog) {
+        switch entry {
+        case .retrying(let message, let attempt, let delay, let error):
+            logger.debug(
+                "handler failed; retrying in \(delay)",
+                metadata: message.loggingMetadata.merging(["error": "\(error)", "sluice.attempt": "\(attempt)"]) { $1 })
+        case .failed(let message, let attempts, let outcome, let error):
+            logger.warning(
+                "handler failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(outcome)",
+                metadata: message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
+        case .interrupted(let message, let attempt, let error):
+            logger.warning(
+                "the worker process running attempt \(attempt) was stopped from outside; running it again (not counted as an attempt)",
+                metadata: message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
+        case .deadLetterRetrying(let message, let topic, let writeAttempt, let delay, let error):
+            logger.warning(
+                "writing to the dead-letter topic failed; trying again in \(delay)",
+                metadata: message.loggingMetadata.merging([
+                    "sluice.dead-letter.topic": "\(topic)", "sluice.dead-letter.attempt": "\(writeAttempt)", "error": "\(error)",
+                ]) { $1 })
+        case .deadLetterAbandoned(let message, let topic):
+            logger.warning(
+                "gave up writing to \(topic): the partition is no longer ours or the consumer stops; the message stays uncommitted",
+                metadata: message.loggingMetadata)
+        case .refused(let count):
+            logger.debug("dropped \(count) messages of unassigned or revoking partitions, or offsets seen before")
+        case .paused(let partitions, let inFlight):
+            logger.info(
+                "window full for \(configuration.pauseThreshold): paused \(partitions) partitions",
+                metadata: ["sluice.inflight.messages": "\(inFlight)"])
+        case .resumed(let partitions):
+            logger.info("window below \(configuration.resumeFraction): resumed \(partitions) partitions")
+        case .stopping(let failure):
+            logger.warning("stopping the consumer: \(failure)", metadata: failure.loggingMetadata)
         }
-        condition.broadcast()
     }
 }
 
@@ -472,5 +357,16 @@ extension KafkaMessage {
     /// Topic, partition and offset as log metadata.
     var loggingMetadata: Logger.Metadata {
         ["kafka.topic": "\(topic)", "kafka.partition": "\(partition)", "kafka.offset": "\(offset)"]
+    }
+}
+
+extension SluiceError {
+    /// The message concerned, where there is one, as log metadata.
+    var loggingMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [:]
+        if let topic { metadata["kafka.topic"] = "\(topic)" }
+        if let partition { metadata["kafka.partition"] = "\(partition)" }
+        if let offset { metadata["kafka.offset"] = "\(offset)" }
+        return metadata
     }
 }

@@ -11,6 +11,7 @@ public import ServiceLifecycle
 internal import SluiceFutures
 public import SluiceProcessPool
 internal import Synchronization
+internal import _SluiceTime
 
 /// A Kafka consumer that runs a handler per message with a bounded number in flight and commits
 /// offsets as handlers complete, never past an unfinished one.
@@ -37,49 +38,48 @@ internal import Synchronization
 /// handled again; none is skipped.
 public final class SluiceConsumer: Service, Sendable {
     private let engine: ConsumerEngine
-    private let started = Mutex(false)
-    /// The Kafka consumer while it runs, for watermark look-ups from other threads.
-    private let kafka = Mutex<KafkaConsumer?>(nil)
+    private let makeSource: MessageSourceFactory
+    /// The source while it runs, for watermark look-ups from other threads.
+    private let source = Mutex<(any MessageSource)?>(nil)
     /// Each partition's last known log end offset.
     private let highWatermarks = Mutex<[TopicPartition: Int64]>([:])
     /// The partitions as they were just before the consumer closed (and gave them up).
-    private let finalStatistics = Mutex<SluiceStatistics?>(nil)
+    private let finalPartitions = Mutex<[SluiceStatistics.Partition]?>(nil)
 
     /// The configuration the consumer runs with.
     public var configuration: SluiceConfiguration { engine.configuration }
 
     /// Creates a consumer running a synchronous, CPU-bound handler on dedicated worker threads.
     /// - Throws: ``SluiceError`` naming a bad configuration value.
-    public init(
+    public convenience init(
         configuration: SluiceConfiguration,
         handler: some MessageHandler,
         logger: Logger = Logger(label: "sluice")
     ) throws {
         try configuration.validate()
         let executor = ThreadPoolExecutor(workers: configuration.workers, name: "sluice-worker")
-        self.engine = ConsumerEngine(
-            configuration: configuration, handler: .sync(handler, executor), deadLetters: try Self.deadLetterWriter(configuration, logger),
+        try self.init(
+            configuration: configuration,
+            handler: .sync(handler, executor, activity: { executor.workerActivity }),
             logger: logger)
     }
 
     /// Creates a consumer running an asynchronous, I/O-bound handler under Swift concurrency.
     /// ``SluiceConfiguration/workers`` is not used; the window bounds concurrency.
     /// - Throws: ``SluiceError`` naming a bad configuration value.
-    public init(
+    public convenience init(
         configuration: SluiceConfiguration,
         asyncHandler: some AsyncMessageHandler,
         logger: Logger = Logger(label: "sluice")
     ) throws {
         try configuration.validate()
-        self.engine = ConsumerEngine(
-            configuration: configuration, handler: .async(asyncHandler), deadLetters: try Self.deadLetterWriter(configuration, logger),
-            logger: logger)
+        try self.init(configuration: configuration, handler: .async(asyncHandler, AsyncCallRegistry()), logger: logger)
     }
 
     /// Creates a consumer running a synchronous handler in supervised worker processes
     /// (``ProcessIsolation``): one per ``SluiceConfiguration/workers``, started before this returns.
     /// - Throws: ``SluiceError`` naming a bad configuration value, or when the workers do not start.
-    public init(
+    public convenience init(
         configuration: SluiceConfiguration,
         isolation: ProcessIsolation,
         logger: Logger = Logger(label: "sluice")
@@ -93,15 +93,43 @@ public final class SluiceConsumer: Service, Sendable {
         } catch {
             throw SluiceError(code: .configuration, message: "the handler's worker processes did not start", underlying: error)
         }
-        self.engine = ConsumerEngine(
-            configuration: configuration, handler: .process(executor),
-            deadLetters: try Self.deadLetterWriter(configuration, logger), logger: logger)
+        try self.init(configuration: configuration, handler: .process(executor), logger: logger)
     }
 
-    /// The dead-letter producer, for the dead-letter policy.
-    private static func deadLetterWriter(_ configuration: SluiceConfiguration, _ logger: Logger) throws -> DeadLetterWriter? {
-        guard configuration.failurePolicy.deadLetterTopicTemplate != nil else { return nil }
-        return try DeadLetterWriter(configuration: configuration, logger: logger)
+    private convenience init(configuration: SluiceConfiguration, handler: HandlerInvoker, logger: Logger) throws {
+        try self.init(
+            configuration: configuration, handler: handler, source: KafkaMessageSource.factory(logger: logger),
+            deadLetters: KafkaDeadLetterSink.factory(logger: logger), clock: SystemEngineClock(),
+            seed: UInt64.random(in: 0 ... .max), runsInline: false, logger: logger)
+    }
+
+    /// Creates a consumer whose synchronous handler runs on the poll thread, over any source,
+    /// dead-letter sink and clock: what `SluiceTestKit` runs on an in-memory cluster and a manual
+    /// clock, deterministically.
+    package convenience init(
+        configuration: SluiceConfiguration, inlineHandler: any MessageHandler, source: @escaping MessageSourceFactory,
+        deadLetters: DeadLetterSinkFactory, clock: any EngineClock, seed: UInt64, logger: Logger
+    ) throws {
+        try self.init(
+            configuration: configuration, handler: .sync(inlineHandler, InlineExecutor(), activity: nil), source: source,
+            deadLetters: deadLetters, clock: clock, seed: seed, runsInline: true, logger: logger)
+    }
+
+    /// Creates a consumer over any source, dead-letter sink and clock.
+    ///
+    /// - Parameters:
+    ///   - runsInline: Handler calls complete on the thread that starts them (an inline executor);
+    ///     the engine then runs them one after another instead of recursively.
+    private init(
+        configuration: SluiceConfiguration, handler: HandlerInvoker, source: @escaping MessageSourceFactory,
+        deadLetters: DeadLetterSinkFactory, clock: any EngineClock, seed: UInt64, runsInline: Bool, logger: Logger
+    ) throws {
+        try configuration.validate()
+        let sink = configuration.failurePolicy.deadLetterTopicTemplate == nil ? nil : try deadLetters(configuration)
+        self.engine = ConsumerEngine(
+            configuration: configuration, handler: handler, deadLetters: sink, clock: clock, seed: seed,
+            runsInline: runsInline, logger: logger)
+        self.makeSource = source
     }
 
     /// Consumes until stopped, then leaves the group and returns.
@@ -111,69 +139,72 @@ public final class SluiceConsumer: Service, Sendable {
     /// waiting (the second-signal behaviour).
     ///
     /// - Throws: ``SluiceError`` when the brokers cannot be reached, a topic does not exist, a
-    ///   handler failed under the `stop` policy, or librdkafka reported a fatal error. Offsets
-    ///   committed before that are exactly those of completed work.
+    ///   handler failed under the `stop` policy, a dead-letter write cannot succeed, or librdkafka
+    ///   reported a fatal error. Offsets committed before that are exactly those of completed work.
     public func run() async throws {
-        let alreadyStarted = started.withLock { started in
-            defer { started = true }
-            return started
-        }
-        guard !alreadyStarted else {
+        switch engine.withMachine({ $0.startRequested() }) {
+        case .alreadyStarted:
             throw SluiceError(code: .configuration, message: "a SluiceConsumer runs once; create a new one to run again")
+        case .returnAtOnce:
+            return
+        case .start:
+            break
         }
-        engine.setLifecycle(1)
-        defer { engine.setLifecycle(2) }
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await runPollThread()
-            } onGracefulShutdown: { [engine] in
-                engine.requestStop(.graceful)
+            } onGracefulShutdown: { [self] in
+                stop(immediately: false)
             }
-        } onCancel: { [engine] in
-            engine.requestStop(.immediate)
+        } onCancel: { [self] in
+            stop(immediately: true)
         }
     }
 
     private func runPollThread() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let thread = Thread { [self] in
-                    // Named from inside: on Linux a name set before `start()` never reaches the
-                    // OS thread, and `top -H` or `perf` should show which thread polls.
-                    Thread.current.name = "sluice-poll"
-                    let loop = PollLoop(engine: engine) { consumer in
-                        if consumer == nil {
-                            // Closing: keep the last view of the partitions for a final summary.
-                            let last = self.statistics
-                            self.finalStatistics.withLock { $0 = last }
-                        }
-                        self.kafka.withLock { $0 = consumer }
+            let thread = Thread { [self] in
+                // Named from inside: on Linux a name set before `start()` never reaches the
+                // OS thread, and `top -H` or `perf` should show which thread polls.
+                Thread.current.name = "sluice-poll"
+                let loop = PollLoop(engine: engine, makeSource: makeSource) { source in
+                    if source == nil {
+                        // Closing: keep the last view of the partitions for a final summary.
+                        let last = self.liveStatistics.partitions
+                        self.finalPartitions.withLock { $0 = last }
                     }
-                    let failure = loop.run()
-                    engine.shutDownHelpers()
-                    if let failure {
-                        continuation.resume(throwing: failure)
-                    } else {
-                        continuation.resume()
-                    }
+                    self.source.withLock { $0 = source }
                 }
-                thread.start()
+                let failure = loop.run()
+                let immediately = failure == nil && engine.withMachine { $0.lifecycle.isImmediate }
+                engine.shutDownHelpers(immediately: immediately, timeout: immediately ? .milliseconds(200) : .seconds(1))
+                if let failure {
+                    continuation.resume(throwing: failure)
+                } else {
+                    continuation.resume()
+                }
             }
+            thread.start()
+        }
     }
 
     /// Asks a running consumer to stop. Gracefully: stop taking messages, finish in-flight work
-    /// up to the drain timeout, commit, close. Immediately: commit what is done and close.
+    /// up to the drain timeout, commit, close. Immediately: commit what is done and close within
+    /// ``SluiceConfiguration/immediateStopBudget``, even in the middle of a graceful stop.
     public func stop(immediately: Bool = false) {
-        engine.requestStop(immediately ? .immediate : .graceful)
+        engine.handle { [engine] in $0.stopRequested(immediately ? .immediate : .graceful, now: engine.clock.now()) }
     }
 
     /// The worker processes' counts (started, crashed, timed out, recycled), when the handler
     /// runs in worker processes (``ProcessIsolation``); `nil` otherwise.
     public var workerProcesses: ProcessPoolStatistics? {
-        engine.workerProcesses
+        if case .process(let pool) = engine.handler { return pool.statistics }
+        return nil
     }
 
     /// Liveness and readiness for probes: live while the consumer loop turns within
-    /// `livenessTTL`; ready once the group assigned this member its partitions, until it stops.
+    /// `livenessTTL` and not every worker thread is stuck in one call for longer; ready once the
+    /// group assigned this member its partitions, until it stops.
     public func health(livenessTTL: Duration = .seconds(30)) -> SluiceHealth {
         engine.health(livenessTTL: livenessTTL)
     }
@@ -188,45 +219,26 @@ public final class SluiceConsumer: Service, Sendable {
     /// the partitions are those held just before the consumer closed, with current counters.
     public var statistics: SluiceStatistics {
         let live = liveStatistics
-        guard live.partitions.isEmpty, let last = finalStatistics.withLock({ $0 }) else { return live }
+        guard live.partitions.isEmpty, let last = finalPartitions.withLock({ $0 }) else { return live }
         var result = live
-        result.partitions = last.partitions
-        for index in result.partitions.indices {
-            let tp = result.partitions[index].topicPartition
-            result.partitions[index].outstanding = 0
-            if let committed = engine.withState({ $0.lastCommitted[tp] }) { result.partitions[index].committed = committed }
+        let committed = engine.withMachine { $0.lastCommitted }
+        result.partitions = last.map { partition in
+            var partition = partition
+            partition.outstanding = 0
+            if let offset = committed[partition.topicPartition] { partition.committed = offset }
+            return partition
         }
         return result
     }
 
-    /// The clock instant of a ``monotonicNanos()`` reading (`nil` for 0, never read).
-    private static func instant(ofMonotonicNanos nanos: Int) -> ContinuousClock.Instant? {
-        guard nanos != 0 else { return nil }
-        return ContinuousClock.now.advanced(by: .nanoseconds(nanos - monotonicNanos()))
-    }
-
     private var liveStatistics: SluiceStatistics {
-        var snapshot = engine.withState { state in
-            SluiceStatistics(
-                takenAt: .now, consumed: state.consumed, completed: state.completed, failed: state.failed,
-                retried: state.retried, timedOut: state.timedOut, skipped: state.skipped,
-                deadLettered: state.deadLettered, deadLettering: state.deadLettering, topics: state.topics.byTopic,
-                inFlightMessages: state.window.count, inFlightBytes: state.window.bytes, isPaused: state.isPaused, pauses: state.pauses,
-                rebalances: state.rebalances, commits: state.commits, commitFailures: state.commitFailures,
-                firstAdmittedAt: Self.instant(ofMonotonicNanos: state.firstAdmittedAt),
-                lastCompletedAt: Self.instant(ofMonotonicNanos: state.lastCompletedAt), latency: state.latency,
-                partitions: state.epochs.keys.sorted().map { tp in
-                    SluiceStatistics.Partition(
-                        topicPartition: tp, commitPoint: state.tracker.commitPoint(of: tp),
-                        committed: state.committed[tp], highWatermark: nil,
-                        outstanding: state.tracker.outstanding(on: tp))
-                })
-        }
-        let consumer = kafka.withLock { $0 }
+        let clock = engine.clock
+        var snapshot = engine.withMachine { SluiceStatistics($0, clock: clock) }
+        let source = source.withLock { $0 }
         highWatermarks.withLock { known in
             for index in snapshot.partitions.indices {
                 let tp = snapshot.partitions[index].topicPartition
-                if let high = consumer?.cachedWatermarks(of: tp)?.high { known[tp] = high }
+                if let high = source?.cachedHighWatermark(of: tp) { known[tp] = high }
                 snapshot.partitions[index].highWatermark = known[tp]
             }
         }

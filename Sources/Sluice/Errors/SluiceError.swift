@@ -27,6 +27,10 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         /// More messages were failing than ``SluiceConfiguration/deadLetterGuard`` allows to
         /// dead-letter.
         public static let deadLetterLimit = Code(name: "deadLetterLimit")
+        /// A failed message could not be written to its dead-letter topic: the error is permanent
+        /// (record too large, authorization failed), or retriable errors lasted longer than
+        /// ``SluiceConfiguration/deadLetterTimeout``.
+        public static let deadLetterFailed = Code(name: "deadLetterFailed")
         /// The code's name.
         public var description: String { name }
     }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import SluiceFutures
 internal import Metrics
 
 /// The consumer's metrics, through swift-metrics: whatever backend the application bootstrapped
@@ -57,8 +58,8 @@ final class EngineMetrics: @unchecked Sendable {
     }
 
     /// Records one handler call of a message of `topic`.
-    func recordHandlerDuration(topic: String, nanoseconds: Int) {
-        handlerDurations[topic]?.recordNanoseconds(Int64(nanoseconds))
+    func recordHandlerDuration(topic: String, nanoseconds: Int64) {
+        handlerDurations[topic]?.recordNanoseconds(nanoseconds)
     }
 
     /// Records the time from an offset commit request to the broker's answer.
@@ -112,5 +113,21 @@ final class EngineMetrics: @unchecked Sendable {
 
     private func lagGauge(_ tp: TopicPartition) -> Gauge {
         Gauge(label: "sluice_consumer_lag", dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")])
+    }
+}
+
+extension EngineMetrics.Snapshot {
+    /// The machine's counts and gauges now; `lag` holds each assigned partition's position
+    /// (committed offset, or commit point), for the caller to turn into lag with the watermarks.
+    init(_ machine: ConsumerStateMachine) {
+        let counters = machine.counters
+        self.init(
+            topics: counters.topics.byTopic, inFlightMessages: machine.window.count, inFlightBytes: machine.window.weight,
+            isPaused: machine.isPaused, pauses: counters.pauses, windowFullNanos: machine.windowFullNanos,
+            commits: counters.commits, commitFailures: counters.commitFailures, rebalanceEvents: counters.rebalanceEvents,
+            assignedPartitions: machine.partitions.count)
+        for tp in machine.partitions.keys {
+            if let position = machine.committed[tp] ?? machine.tracker.commitPoint(of: tp) { lag[tp] = position }
+        }
     }
 }

@@ -7,9 +7,11 @@
 
 /// Whether a consumer is alive and ready, for liveness and readiness probes.
 ///
-/// - **Live**: the consumer loop turned within the liveness TTL. It turns at least every 100 ms
+/// - **Live**: the consumer loop turned within the liveness TTL, and not every worker thread has
+///   been inside one handler call for longer than the TTL. The loop turns at least every 100 ms
 ///   while it runs, waits for room in the window, or drains a revocation, so only a stuck loop (a
-///   blocked librdkafka call, a deadlock) fails this. A consumer that has stopped is not live.
+///   blocked librdkafka call, a deadlock) or handlers stuck on every worker (an endless loop, a
+///   deadlock in the handler) fail this. A consumer that has stopped is not live.
 /// - **Ready**: live, and the group gave this member its assignment (possibly empty, when there
 ///   are more members than partitions), and it is not stopping. It is not ready while it joins the
 ///   group or between a revocation and the next assignment.
@@ -36,10 +38,13 @@ public struct SluiceHealth: Hashable, Sendable, CustomStringConvertible {
     public var livenessTTL: Duration
     /// Partitions assigned to this member.
     public var assignedPartitions: Int
+    /// Worker threads inside one handler call for longer than the TTL, when that is every worker
+    /// thread (0 otherwise): no message can make progress.
+    public var stuckWorkers: Int = 0
 
-    /// The loop turned within the TTL and the consumer has not stopped.
+    /// The loop turned within the TTL, the workers are not all stuck, and the consumer has not stopped.
     public var isLive: Bool {
-        guard phase != .stopped else { return false }
+        guard phase != .stopped, stuckWorkers == 0 else { return false }
         guard let sinceLastTurn else { return phase == .starting }
         return sinceLastTurn <= livenessTTL
     }
@@ -50,6 +55,7 @@ public struct SluiceHealth: Hashable, Sendable, CustomStringConvertible {
     /// `consuming, 12 partitions, loop turned 0.004 seconds ago`.
     public var description: String {
         let turn = sinceLastTurn.map { "loop turned \($0) ago" } ?? "loop not started"
-        return "\(phase.rawValue), \(assignedPartitions) partitions, \(turn)"
+        let stuck = stuckWorkers > 0 ? ", all \(stuckWorkers) workers inside one call for over \(livenessTTL)" : ""
+        return "\(phase.rawValue), \(assignedPartitions) partitions, \(turn)\(stuck)"
     }
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import SluiceFutures
 /// A snapshot of a running consumer: what it read, handled and committed, and how far behind it is.
 ///
 /// Read it as often as you like (``SluiceConsumer/statistics``); counters only grow, so rates are
@@ -85,4 +86,26 @@ public struct SluiceStatistics: Sendable {
 
     /// The sum of the partitions' lags (those that know one).
     public var totalLag: Int64 { partitions.compactMap(\.lag).reduce(0, +) }
+}
+
+extension SluiceStatistics {
+    /// The machine's view now: its counters, window and assigned partitions (without high
+    /// watermarks, which the source knows). `clock` maps the machine's times to clock instants.
+    init(_ machine: ConsumerStateMachine, clock: any EngineClock) {
+        let counters = machine.counters
+        let now = ContinuousClock.now
+        let engineNow = clock.now()
+        func instant(_ nanos: Int64) -> ContinuousClock.Instant? {
+            nanos == 0 ? nil : now.advanced(by: .nanoseconds(nanos - engineNow))
+        }
+        self.init(
+            takenAt: now, consumed: counters.consumed, completed: counters.completed, failed: counters.failed,
+            retried: counters.retried, timedOut: counters.timedOut, skipped: counters.skipped,
+            deadLettered: counters.deadLettered, deadLettering: machine.deadLettering, topics: counters.topics.byTopic,
+            inFlightMessages: machine.window.count, inFlightBytes: machine.window.weight, isPaused: machine.isPaused,
+            pauses: counters.pauses, rebalances: counters.rebalances, commits: counters.commits,
+            commitFailures: counters.commitFailures, firstAdmittedAt: instant(counters.firstAdmittedAt),
+            lastCompletedAt: instant(counters.lastCompletedAt), latency: counters.latency,
+            partitions: machine.partitionStatistics)
+    }
 }

@@ -5,35 +5,28 @@
 //
 //===----------------------------------------------------------------------===//
 
-/// Tracks received and done offsets on every partition this consumer owns, and which commit
-/// points moved since they were last stored.
+/// Tracks received and done offsets on every partition this consumer owns.
 ///
 /// A partition is tracked from its first ``receive(_:on:)`` until ``remove(_:)``. Completions that
 /// arrive for a partition no longer tracked (a handler that finished after its partition was
 /// revoked) are ignored.
 ///
-/// The consumer loop owns one of these behind its lock. After marking offsets done it calls
-/// ``takeAdvancedCommitPoints()`` and stores or commits only what moved:
+/// ``ConsumerStateMachine`` owns one; it commits a partition's ``commitPoint(of:)`` when it differs
+/// from the last acknowledged commit:
 ///
 /// ```swift
 /// var tracker = OffsetTracker()
 /// let tp = TopicPartition(topic: "orders", partition: 0)
 /// tracker.receive(5, on: tp)
 /// tracker.receive(6, on: tp)
-/// tracker.takeAdvancedCommitPoints()  // [orders[0]: 5]
+/// tracker.commitPoint(of: tp)  // 5
 /// tracker.markDone(6, on: tp)
-/// tracker.takeAdvancedCommitPoints()  // [:], 5 is still running
+/// tracker.commitPoint(of: tp)  // 5: 5 is still running
 /// tracker.markDone(5, on: tp)
-/// tracker.takeAdvancedCommitPoints()  // [orders[0]: 7]
+/// tracker.commitPoint(of: tp)  // 7
 /// ```
 struct OffsetTracker: Sendable {
-    /// A partition's tracker, and whether its commit point changed since the last
-    /// ``takeAdvancedCommitPoints()``: a flag beside the tracker rather than a set of partitions,
-    /// so that a completion hashes its partition once, not twice.
-    private struct Entry: Sendable {
-        var tracker = PartitionOffsetTracker()
-        var advanced = false
-    }
+    private typealias Entry = PartitionOffsetTracker
 
     /// One entry per partition that received something and was not removed since.
     private var trackers: [TopicPartition: Entry] = [:]
@@ -60,19 +53,10 @@ struct OffsetTracker: Sendable {
     @discardableResult
     mutating func receive(_ offset: Int64, on tp: TopicPartition) -> Bool {
         // Updating in place avoids copying the partition's deque.
-        let received = self.withEntry(of: tp, creating: true) { entry in
-            let before = entry.tracker.commitPoint
-            guard entry.tracker.receive(offset) else {
-                return false
-            }
-            // The commit point moves on a receive only when nothing was outstanding: the first
-            // offset, or a jump over a gap on an idle partition.
-            if entry.tracker.commitPoint != before { entry.advanced = true }
-            return true
-        }
+        let received = self.withEntry(of: tp, creating: true) { $0.receive(offset) }
         guard received == true else {
             // An invalid first offset must not leave an empty tracker behind.
-            if self.trackers[tp]?.tracker.lastReceived == nil {
+            if self.trackers[tp]?.lastReceived == nil {
                 self.trackers[tp] = nil
                 self.lastLookup = nil
             }
@@ -94,10 +78,9 @@ struct OffsetTracker: Sendable {
     mutating func markDone(_ offset: Int64, on tp: TopicPartition) -> Bool {
         var wasOutstanding = false
         let advanced = self.withEntry(of: tp, creating: false) { entry in
-            let before = entry.tracker.outstandingCount
-            let advanced = entry.tracker.markDone(offset)
-            wasOutstanding = entry.tracker.outstandingCount < before
-            if advanced { entry.advanced = true }
+            let before = entry.outstandingCount
+            let advanced = entry.markDone(offset)
+            wasOutstanding = entry.outstandingCount < before
             return advanced
         }
         if wasOutstanding {
@@ -110,57 +93,29 @@ struct OffsetTracker: Sendable {
     ///
     /// See ``PartitionOffsetTracker/commitPoint``.
     func commitPoint(of tp: TopicPartition) -> Int64? {
-        self.trackers[tp]?.tracker.commitPoint
-    }
-
-    /// Returns the commit points that moved since the last call (to store or commit them), and
-    /// clears that record.
-    ///
-    /// A commit point moves when its lowest outstanding offset is done, and also when a partition
-    /// receives its first offset or receives after a gap with nothing outstanding. Removed
-    /// partitions are not reported here: ``remove(_:)`` returns theirs.
-    mutating func takeAdvancedCommitPoints() -> [TopicPartition: Int64] {
-        var points: [TopicPartition: Int64] = [:]
-        for index in self.trackers.indices where self.trackers.values[index].advanced {
-            self.trackers.values[index].advanced = false
-            if let point = self.trackers.values[index].tracker.commitPoint {
-                points[self.trackers.keys[index]] = point
-            }
-        }
-        return points
-    }
-
-    /// The commit point of every tracked partition that has one.
-    var commitPoints: [TopicPartition: Int64] {
-        self.trackers.compactMapValues(\.tracker.commitPoint)
+        self.trackers[tp]?.commitPoint
     }
 
     /// The number of offsets received and not yet done on a partition; 0 if it is not tracked.
     func outstanding(on tp: TopicPartition) -> Int {
-        self.trackers[tp]?.tracker.outstandingCount ?? 0
+        self.trackers[tp]?.outstandingCount ?? 0
     }
 
-    /// Stops tracking partitions, on revocation or when the consumer closes.
+    /// Stops tracking partitions, on revocation or when the consumer closes (their commit points
+    /// are committed before).
     ///
     /// Later completions on these partitions are ignored, and a partition that is assigned again
     /// starts afresh at its next received offset.
     ///
     /// - Parameter tps: The partitions to forget; untracked ones are skipped.
-    /// - Returns: The final commit points of the removed partitions that had one, to commit
-    ///   synchronously before the revocation proceeds.
-    mutating func remove(_ tps: some Sequence<TopicPartition>) -> [TopicPartition: Int64] {
-        var points: [TopicPartition: Int64] = [:]
+    mutating func remove(_ tps: some Sequence<TopicPartition>) {
         for tp in tps {
             self.lastLookup = nil
-            guard let tracker = self.trackers.removeValue(forKey: tp)?.tracker else {
+            guard let tracker = self.trackers.removeValue(forKey: tp) else {
                 continue
             }
             self.totalOutstanding -= tracker.outstandingCount
-            if let point = tracker.commitPoint {
-                points[tp] = point
-            }
         }
-        return points
     }
 
     /// The tracked partitions, sorted by topic then partition.

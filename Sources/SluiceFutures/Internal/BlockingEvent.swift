@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import _SluiceTime
 /// A one-shot event an OS thread can block on: set once, waited on with an optional deadline.
 ///
 /// ```swift
@@ -30,7 +31,7 @@ final class BlockingEvent: @unchecked Sendable {
     /// Blocks until the event is set or `deadline` passes (`nil`: no deadline).
     ///
     /// - Returns: whether the event was set.
-    func wait(until deadline: MonotonicDeadline?) -> Bool {
+    func wait(until deadline: MonotonicInstant?) -> Bool {
         self.lock.lock()
         defer { self.lock.unlock() }
         while !self.isSet {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import _SluiceTime
 import DequeModule
 
 /// Futures in the order they completed, for ``asCompleted(_:timeout:)`` and ``wait(_:timeout:returnWhen:)-3xtd5``.
@@ -47,7 +48,7 @@ final class CompletionQueue<T: Sendable>: @unchecked Sendable {
     /// Blocks until a future is ready.
     ///
     /// - Throws: ``FutureError/timedOut`` if `deadline` passes first.
-    func pop(until deadline: MonotonicDeadline?) throws -> Future<T> {
+    func pop(until deadline: MonotonicInstant?) throws -> Future<T> {
         self.lock.lock()
         defer { self.lock.unlock() }
         while self.ready.isEmpty {
@@ -150,7 +151,7 @@ final class CompletionIteration<T: Sendable>: Sendable {
         }
     }
 
-    func pop(until deadline: MonotonicDeadline?) throws -> Future<T> {
+    func pop(until deadline: MonotonicInstant?) throws -> Future<T> {
         try self.queue.pop(until: deadline)
     }
 

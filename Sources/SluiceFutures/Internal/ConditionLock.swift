@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+package import _SluiceTime
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,7 +18,7 @@ import Darwin
 ///
 /// `Synchronization.Mutex` has no condition variable, so blocking waits (worker threads waiting for work,
 /// `Future.result(timeout:)`, `InFlightLimiter.acquire(weight:timeout:)`) use this type instead. Timed
-/// waits use `CLOCK_MONOTONIC` deadlines (see ``MonotonicDeadline``), so wall-clock changes do not affect them.
+/// waits use `CLOCK_MONOTONIC` deadlines (see ``MonotonicInstant``), so wall-clock changes do not affect them.
 ///
 /// ```swift
 /// let lock = ConditionLock()
@@ -27,11 +28,11 @@ import Darwin
 /// ```
 // @unchecked Sendable: the pthread objects are heap-allocated once, never moved, and are themselves the
 // synchronisation primitives; they are destroyed only in `deinit`.
-final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    init() {
+    package init() {
         self.mutex = .allocate(capacity: 1)
         self.mutex.initialize(to: pthread_mutex_t())
         self.condition = .allocate(capacity: 1)
@@ -61,25 +62,25 @@ final class ConditionLock: @unchecked Sendable {
         self.mutex.deallocate()
     }
 
-    func lock() {
+    package func lock() {
         let error = pthread_mutex_lock(self.mutex)
         precondition(error == 0, "pthread_mutex_lock failed: \(error)")
     }
 
-    func unlock() {
+    package func unlock() {
         let error = pthread_mutex_unlock(self.mutex)
         precondition(error == 0, "pthread_mutex_unlock failed: \(error)")
     }
 
     /// Runs `body` with the mutex held.
-    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    package func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         self.lock()
         defer { self.unlock() }
         return try body()
     }
 
     /// Atomically unlocks, sleeps until signalled (or spuriously woken) and locks again. Call with the lock held.
-    func wait() {
+    package func wait() {
         let error = pthread_cond_wait(self.condition, self.mutex)
         precondition(error == 0, "pthread_cond_wait failed: \(error)")
     }
@@ -87,7 +88,7 @@ final class ConditionLock: @unchecked Sendable {
     /// Like ``wait()``, but gives up at `deadline`.
     ///
     /// - Returns: `false` if the deadline passed, `true` if woken (which may be spurious: re-check the predicate).
-    func wait(until deadline: MonotonicDeadline) -> Bool {
+    package func wait(until deadline: MonotonicInstant) -> Bool {
         #if canImport(Darwin)
         let remaining = deadline.remainingNanoseconds
         if remaining == 0 { return false }
@@ -103,7 +104,7 @@ final class ConditionLock: @unchecked Sendable {
     }
 
     /// Waits with an optional deadline: forever when `deadline` is `nil`.
-    func wait(until deadline: MonotonicDeadline?) -> Bool {
+    package func wait(until deadline: MonotonicInstant?) -> Bool {
         guard let deadline else {
             self.wait()
             return true
@@ -112,12 +113,12 @@ final class ConditionLock: @unchecked Sendable {
     }
 
     /// Wakes one waiting thread. May be called with or without the lock held.
-    func signal() {
+    package func signal() {
         pthread_cond_signal(self.condition)
     }
 
     /// Wakes every waiting thread. May be called with or without the lock held.
-    func broadcast() {
+    package func broadcast() {
         pthread_cond_broadcast(self.condition)
     }
 }

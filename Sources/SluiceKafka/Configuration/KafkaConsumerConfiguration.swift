@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 /// Configuration of a ``KafkaConsumer`` in a consumer group.
 ///
 /// Each typed setting names the librdkafka property it sets and its default. Sluice's defaults
@@ -139,13 +140,5 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
             throw KafkaError.configuration("group.id must not be empty")
         }
         _ = try RDKafkaConfig(properties: librdkafkaProperties)
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded down, as librdkafka's `*.ms` properties want.
-    package var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
     }
 }

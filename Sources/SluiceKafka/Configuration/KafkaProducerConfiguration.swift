@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 /// Configuration of a ``KafkaProducer``.
 ///
 /// ```swift

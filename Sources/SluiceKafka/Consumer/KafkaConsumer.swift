@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import CRdKafka
 public import Logging
 internal import Synchronization
@@ -43,6 +44,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     private struct State {
+        /// Set once ``close(timeout:)`` begins (it runs once).
+        var isClosing = false
+        /// Set once it ended: calls then fail.
         var isClosed = false
         /// Topic names by librdkafka's name pointer, so that polling does not build a String per message.
         var topicNames: [UInt: (cString: ContiguousArray<CChar>, name: String)] = [:]
@@ -59,7 +63,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - configuration: Brokers, group and settings.
     ///   - logger: Receives librdkafka's own log lines at their level.
     ///   - rebalanceHook: Called on the polling thread before each assignment change.
-    ///   - commitHook: Called on the polling thread with the outcome of every commit.
+    ///   - commitHook: Called on the polling thread with the outcome of every asynchronous commit
+    ///     (``commitAsync(_:id:)``) and of librdkafka's automatic commits; never for synchronous ones.
     ///   - errorHook: Called on the polling thread with client-level errors (brokers down, fatal
     ///     errors); without it they are logged.
     /// - Throws: ``KafkaError`` with librdkafka's message for a bad property.
@@ -81,7 +86,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     deinit {
-        if !state.withLock({ $0.isClosed }) {
+        if !state.withLock({ $0.isClosing }) {
             // An implicit close in rd_kafka_destroy can hang on 2.0.2; close explicitly to leave the group.
             client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
         }
@@ -182,25 +187,92 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Parameters:
     ///   - offsets: What to commit; entries without an offset are skipped. Empty commits the
     ///     stored offsets of the current assignment.
-    ///   - mode: ``CommitMode/sync`` waits for the broker; ``CommitMode/async`` returns at once.
+    ///   - mode: ``CommitMode/sync`` waits for the broker; ``CommitMode/async`` returns at once and
+    ///     the outcome reaches the commit hook from a later poll (as ``commitAsync(_:id:)`` with id 0).
     /// - Throws: ``KafkaError`` when the commit (or, synchronously, any partition of it) fails.
     public func commit(_ offsets: [TopicPartitionOffset], mode: CommitMode) throws {
+        if mode.isAsync {
+            try commitAsync(offsets, id: 0)
+        } else {
+            try commit(offsets, remaining: { .seconds(Int64.max / 4) })
+        }
+    }
+
+    /// Sends a commit and returns at once; its outcome reaches the commit hook, with this `id` in
+    /// ``KafkaCommitResult/id``, from a later ``poll(timeout:)``. Only asynchronous commits reach
+    /// the hook, so their bookkeeping never mixes with synchronous ones.
+    ///
+    /// - Parameters:
+    ///   - offsets: What to commit; entries without an offset are skipped. Empty commits the
+    ///     stored offsets of the current assignment.
+    ///   - id: Comes back with the outcome.
+    /// - Throws: ``KafkaError`` when the commit cannot be sent.
+    public func commitAsync(_ offsets: [TopicPartitionOffset], id: UInt64) throws {
         try ensureOpen()
         let entries = offsets.filter { $0.offset != nil }
         if entries.isEmpty && !offsets.isEmpty { return }
-        let isAsync: Int32 = mode.isAsync ? 1 : 0
-        if entries.isEmpty {
-            let error = rd_kafka_commit(client.handle, nil, isAsync)
-            if error == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(error, "committing stored offsets") }
-            return
-        }
-        let list = RDKafkaTopicPartitionList(entries)
-        let error = list.withListPointer { rd_kafka_commit(client.handle, $0, isAsync) }
+        let list = entries.isEmpty ? nil : RDKafkaTopicPartitionList(entries)
+        // The consumer's queue, which `poll` serves: the answer runs `asyncCommitCallback` there.
+        let queue = rd_kafka_queue_get_consumer(client.handle)
+        defer { if let queue { rd_kafka_queue_destroy(queue) } }  // a new reference: ours to release
+        let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id))
+        let error: rd_kafka_resp_err_t =
+            if let list {
+                list.withListPointer { rd_kafka_commit_queue(client.handle, $0, queue, asyncCommitCallback, opaque) }
+            } else {
+                rd_kafka_commit_queue(client.handle, nil, queue, asyncCommitCallback, opaque)
+            }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw KafkaError.rdKafka(error, "committing \(entries)")
         }
-        if !mode.isAsync, let failure = list.firstError { throw failure }
+    }
+
+    /// Commits and waits for the broker's answer while `remaining()` is positive, asking it again
+    /// at least every 100 ms (so a caller can shorten the wait, e.g. on a second stop signal).
+    ///
+    /// Past the deadline the commit may still complete; it is not cancelled.
+    ///
+    /// - Throws: ``KafkaError`` when the commit or any partition of it fails, or with code
+    ///   ``KafkaError/Code/timedOut`` when no answer came in time.
+    public func commit(_ offsets: [TopicPartitionOffset], remaining: () -> Duration) throws {
+        try ensureOpen()
+        let entries = offsets.filter { $0.offset != nil }
+        if entries.isEmpty && !offsets.isEmpty { return }
+        let list = entries.isEmpty ? nil : RDKafkaTopicPartitionList(entries)
+        let queue = rd_kafka_queue_new(client.handle)!
+        defer { rd_kafka_queue_destroy(queue) }  // librdkafka holds its own reference until it answers
+        let answer = SyncCommitAnswer()
+        let opaque = Unmanaged.passRetained(answer).toOpaque()
+        let error: rd_kafka_resp_err_t =
+            if let list {
+                list.withListPointer { rd_kafka_commit_queue(client.handle, $0, queue, syncCommitCallback, opaque) }
+            } else {
+                rd_kafka_commit_queue(client.handle, nil, queue, syncCommitCallback, opaque)
+            }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            Unmanaged<SyncCommitAnswer>.fromOpaque(opaque).release()  // never answered: balance the +1
+            if error == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+            throw KafkaError.rdKafka(error, "committing \(entries)")
+        }
+        while true {
+            // An answer arrives either through the callback (served by this poll) or as an event.
+            if let event = rd_kafka_queue_poll(queue, Int32(clamping: max(0, min(remaining(), .milliseconds(100)).milliseconds))) {
+                if rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT {
+                    answer.record(rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event))
+                    Unmanaged<SyncCommitAnswer>.fromOpaque(opaque).release()  // the callback will not run
+                }
+                rd_kafka_event_destroy(event)
+            }
+            if let outcome = answer.outcome {
+                switch outcome {
+                case .success: return
+                case .failure(let error): throw error
+                }
+            }
+            if remaining() <= .zero {
+                throw KafkaError(code: .timedOut, message: "no answer to the commit of \(entries) in time")
+            }
+        }
     }
 
     /// The group's committed offsets for these partitions (`offset == nil` where none is committed).
@@ -246,15 +318,25 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Leaves the group and closes the consumer, waiting at most `timeout`.
     ///
-    /// The rebalance hook is called once more with the final revocation, on this thread. Idempotent.
+    /// The rebalance hook is called once more with the final revocation, on this thread; the
+    /// consumer still commits from inside it. Idempotent.
     /// - Throws: ``KafkaError`` with code ``KafkaError/Code/timedOut`` when the close did not finish
     ///   in time (librdkafka 2.0.2 can hang here); the handle is then destroyed without a close.
     public func close(timeout: Duration) throws {
-        let alreadyClosed = state.withLock { state in
-            defer { state.isClosed = true }
-            return state.isClosed
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        try close(remaining: { ContinuousClock.now.duration(to: deadline) })
+    }
+
+    /// Leaves the group and closes the consumer while `remaining()` is positive, asking it again at
+    /// least every 100 ms (so a caller can cut the close short). See ``close(timeout:)``.
+    public func close(remaining: () -> Duration) throws {
+        let alreadyClosing = state.withLock { state in
+            defer { state.isClosing = true }
+            return state.isClosing
         }
-        if alreadyClosed { return }
+        if alreadyClosing { return }
+        // Closed for callers only once the close is over: the final revocation still commits.
+        defer { state.withLock { $0.isClosed = true } }
         let handle = client.handle
         let queue = rd_kafka_queue_new(handle)!
         defer { rd_kafka_queue_destroy(queue) }
@@ -263,15 +345,14 @@ public final class KafkaConsumer: @unchecked Sendable {
             client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
             throw KafkaError.rdKafka(rd_kafka_error_code(error), "closing the consumer")
         }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        let started = ContinuousClock.now
         while rd_kafka_consumer_closed(handle) == 0 {
-            let remaining = clock.now.duration(to: deadline)
-            guard remaining > .zero else {
+            let left = remaining()
+            guard left > .zero else {
                 client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
-                throw KafkaError(code: .timedOut, message: "closing the consumer took longer than \(timeout)")
+                throw KafkaError(code: .timedOut, message: "closing the consumer took longer than \(started.duration(to: .now))")
             }
-            guard let event = rd_kafka_queue_poll(queue, Int32(min(remaining, .milliseconds(100)).milliseconds)) else {
+            guard let event = rd_kafka_queue_poll(queue, Int32(min(left, .milliseconds(100)).milliseconds)) else {
                 continue
             }
             defer { rd_kafka_event_destroy(event) }
@@ -285,6 +366,44 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
         }
     }
+}
+
+/// The answer to one synchronous commit, filled by `syncCommitCallback` or from the commit event.
+private final class SyncCommitAnswer: @unchecked Sendable {
+    // @unchecked Sendable: written and read on the thread that waits for the commit (librdkafka
+    // serves the callback from that thread's `rd_kafka_queue_poll`).
+    private(set) var outcome: Result<Void, KafkaError>?
+
+    func record(_ error: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        guard outcome == nil else { return }
+        switch error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_RESP_ERR__NO_OFFSET:
+            if let failure = RDKafkaTopicPartitionList.firstError(of: list) {
+                outcome = .failure(failure)
+            } else {
+                outcome = .success(())
+            }
+        default:
+            outcome = .failure(KafkaError.rdKafka(error, "commit failed"))
+        }
+    }
+}
+
+private func syncCommitCallback(
+    _ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,
+    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let opaque else { return }
+    // Takes back the +1 passed to rd_kafka_commit_queue: each commit is answered once.
+    Unmanaged<SyncCommitAnswer>.fromOpaque(opaque).takeRetainedValue().record(error, list)
+}
+
+private func asyncCommitCallback(
+    _ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,
+    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let handle, let context = RDKafkaClientContext.from(rd_kafka_opaque(handle)) else { return }
+    context.commitAnswered(error, list, id: UInt64(UInt(bitPattern: opaque)))
 }
 
 extension KafkaMessage {

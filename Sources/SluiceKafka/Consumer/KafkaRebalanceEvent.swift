@@ -45,16 +45,20 @@ public struct KafkaRebalanceEvent: Sendable, CustomStringConvertible {
     }
 }
 
-/// The outcome of an offset commit (asynchronous, automatic or synchronous), as librdkafka reports it.
+/// The outcome of an asynchronous or automatic offset commit, as librdkafka reports it.
 public struct KafkaCommitResult: Sendable {
     /// The offsets the commit carried.
     public var offsets: [TopicPartitionOffset]
     /// Why it failed, or `nil` when it succeeded.
     public var error: KafkaError?
+    /// The id given to ``KafkaConsumer/commitAsync(_:id:)`` (0 for ``KafkaConsumer/commit(_:mode:)``
+    /// and automatic commits).
+    public var id: UInt64
 
     /// Creates a result.
-    public init(offsets: [TopicPartitionOffset], error: KafkaError?) {
+    public init(offsets: [TopicPartitionOffset], error: KafkaError?, id: UInt64 = 0) {
         self.offsets = offsets
         self.error = error
+        self.id = id
     }
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import CRdKafka
 public import Logging
 internal import Synchronization

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import CRdKafka
 internal import Foundation
 internal import Logging
@@ -30,7 +31,10 @@ final class RDKafkaClient: @unchecked Sendable {
         configure: (RDKafkaConfig) -> Void = { _ in }
     ) throws {
         let config = try RDKafkaConfig(properties: properties)
-        context.install(on: config, rebalance: type == RD_KAFKA_CONSUMER, commits: type == RD_KAFKA_CONSUMER)
+        // The global commit callback reports librdkafka's automatic commits (and would report every
+        // synchronous commit too): explicit commits report through their own callback instead.
+        let autoCommits = type == RD_KAFKA_CONSUMER && properties["enable.auto.commit"] != "false"
+        context.install(on: config, rebalance: type == RD_KAFKA_CONSUMER, commits: autoCommits)
         configure(config)
         self.handle = try config.makeClient(type: type)
         self.context = context

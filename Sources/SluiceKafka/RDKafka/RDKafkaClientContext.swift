@@ -95,6 +95,19 @@ final class RDKafkaClientContext: Sendable {
         report(failure)
     }
 
+    /// Hands a commit's outcome to the commit hook.
+    func commitAnswered(_ error: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, id: UInt64) {
+        guard let commitHook else { return }
+        let offsets = RDKafkaTopicPartitionList.entries(of: list)
+        let failure: KafkaError? =
+            switch error {
+            case RD_KAFKA_RESP_ERR_NO_ERROR: RDKafkaTopicPartitionList.firstError(of: list)
+            case RD_KAFKA_RESP_ERR__NO_OFFSET: nil  // nothing to commit is not a failure
+            default: KafkaError.rdKafka(error, "commit failed")
+            }
+        commitHook(KafkaCommitResult(offsets: offsets, error: failure, id: id))
+    }
+
     /// Hands an error to the hook, or logs it when there is none.
     func report(_ error: KafkaError) {
         if let errorHook {
@@ -148,16 +161,9 @@ private func rebalanceCallback(_ handle: OpaquePointer?, _ error: rd_kafka_resp_
     context.rebalance(handle, error, list)
 }
 
+/// The outcome of librdkafka's automatic commits (installed only when they are on).
 private func offsetCommitCallback(_ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,
                                   _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
                                   _ opaque: UnsafeMutableRawPointer?) {
-    guard let context = RDKafkaClientContext.from(opaque), let hook = context.commitHook else { return }
-    let offsets = RDKafkaTopicPartitionList.entries(of: list)
-    let failure: KafkaError? =
-        switch error {
-        case RD_KAFKA_RESP_ERR_NO_ERROR: RDKafkaTopicPartitionList.firstError(of: list)
-        case RD_KAFKA_RESP_ERR__NO_OFFSET: nil  // nothing to commit is not a failure
-        default: KafkaError.rdKafka(error, "commit failed")
-        }
-    hook(KafkaCommitResult(offsets: offsets, error: failure))
+    RDKafkaClientContext.from(opaque)?.commitAnswered(error, list, id: 0)
 }

@@ -16,34 +16,46 @@ struct InFlightWork: Sendable {
     /// The assignment epoch of its partition when it was admitted. A completion from an older
     /// epoch (the partition was revoked, maybe reassigned since) must not touch the new tracker.
     let epoch: UInt64
-    /// When it was polled (``monotonicNanos()``), for latency statistics.
-    let polledAt: Int
+    /// When it was polled (``MonotonicInstant`` nanoseconds, or the test clock's), for latency.
+    let polledAt: Int64
     /// Which attempt runs (or ran last), from 1.
     var attempt = 1
+    /// Attempts lost to a worker process stopped from outside, which do not count as attempts.
+    var interruptions = 0
 
     var topicPartition: TopicPartition { message.topicPartition }
 
-    /// Identifies the work while it waits for a retry.
-    var retryKey: RetryKey { RetryKey(topicPartition: topicPartition, offset: message.offset, epoch: epoch) }
+    /// Identifies the work within one assignment of its partition.
+    var key: Key { Key(topicPartition: topicPartition, offset: message.offset, epoch: epoch) }
+
+    /// Identifies one handler call of the work (for its deadline).
+    var call: Call { Call(key: key, attempt: attempt, interruptions: interruptions) }
 
     /// A message's identity within one assignment of its partition.
-    struct RetryKey: Hashable, Sendable {
+    struct Key: Hashable, Sendable {
         let topicPartition: TopicPartition
         let offset: Int64
         let epoch: UInt64
     }
+
+    /// One handler call: a message's identity and the attempt it runs.
+    struct Call: Hashable, Sendable {
+        let key: Key
+        let attempt: Int
+        let interruptions: Int
+    }
 }
 
-/// A message taken from librdkafka, not yet admitted into the window.
+/// A message taken from the source, not yet admitted into the window.
 struct PolledMessage: Sendable {
     let message: KafkaMessage
     /// Its weight in the byte budget: key and value bytes.
     let weight: Int
-    /// When it was polled (``monotonicNanos()``): an integer, not a clock instant, whose
-    /// arithmetic costs 128-bit multiplications on every message.
-    let polledAt: Int
+    /// When it was polled: an integer, not a clock instant, whose arithmetic costs 128-bit
+    /// multiplications on every message.
+    let polledAt: Int64
 
-    init(_ message: KafkaMessage, polledAt: Int = monotonicNanos()) {
+    init(_ message: KafkaMessage, polledAt: Int64) {
         self.message = message
         self.weight = message.value.count + (message.key?.count ?? 0)
         self.polledAt = polledAt

@@ -10,9 +10,9 @@ import Testing
 
 @testable import Sluice
 
-/// `EngineState` driven directly: random admissions (partitions, keys, offset gaps) and
+/// `ConsumerStateMachine` driven directly: random admissions (partitions, keys, offset gaps) and
 /// completions in random order, in every ordering mode.
-@Suite struct EngineStatePropertyTests {
+@Suite struct StateMachinePropertyTests {
     /// A plain model of one admitted message.
     struct Admitted {
         let partition: Int32
@@ -27,9 +27,12 @@ import Testing
         ) { modeIndex, steps in
             let mode = OrderingMode.allCases[modeIndex]
             let topic = "t"
-            let tps = (0..<Int32(3)).map { TopicPartition(topic: topic, partition: $0) }
-            var state = EngineState(maxInFlightMessages: 100_000, maxInFlightBytes: 1 << 40)
-            state.assign(tps)
+            var harness = MachineHarness(topic: topic) {
+                $0.maxInFlightMessages = 100_000
+                $0.maxInFlightBytes = 1 << 40
+                $0.ordering = mode
+            }
+            harness.assign(0, 1, 2)
 
             var nextOffset: [Int32: Int64] = [:]
             var lastAdmitted: [Int32: Int64] = [:]
@@ -50,7 +53,7 @@ import Testing
             }
 
             func check(_ step: String) throws {
-                for entry in state.pendingCommits() {
+                for entry in harness.machine.pendingCommits() {
                     let partition = entry.topicPartition.partition
                     let offset = try #require(entry.offset)
                     if let lowest = unfinished[partition]?.min() {
@@ -67,22 +70,24 @@ import Testing
                     nextOffset[partition] = offset + gap
                     let key: [UInt8]? = keyIndex == 4 ? nil : [UInt8(keyIndex)]
                     let message = KafkaMessage(topic: topic, partition: partition, offset: offset, key: key, value: [1])
-                    var ready: [InFlightWork] = []
-                    let (taken, refused) = state.admit([PolledMessage(message)], ordering: mode, into: &ready)
-                    try #require(taken == 1 && refused == 0)
+                    let actions = harness.poll([message])
+                    try #require(harness.machine.held.isEmpty && actions.logs.isEmpty)
                     lastAdmitted[partition] = offset
                     unfinished[partition, default: []].insert(offset)
-                    for work in ready { try start(work) }
+                    for work in actions.dispatch { try start(work) }
                     try check("admit \(partition)@\(offset)")
                 } else if choice < 95 {
                     let work = running.remove(at: choice % running.count)
                     if let lane = work.lane { runningLanes.remove(lane) }
                     unfinished[work.message.partition]?.remove(work.message.offset)
-                    if let next = state.finish(work, done: true) { try start(next) }
+                    for next in harness.succeed([work]).dispatch { try start(next) }
                     try check("finish \(work.message.partition)@\(work.message.offset)")
                 } else {
                     // The broker acknowledges what is pending: commits never go backwards after it.
-                    state.acknowledge(state.pendingCommits())
+                    if let request = harness.machine.syncCommit(of: nil) {
+                        let decision = harness.machine.syncCommitAnswered(request, error: nil, attempt: 1, deadline: .max, now: harness.now)
+                        try #require(decision == .done)
+                    }
                     try check("acknowledge")
                 }
             }
@@ -94,16 +99,16 @@ import Testing
                 turn += 1
                 if let lane = work.lane { runningLanes.remove(lane) }
                 unfinished[work.message.partition]?.remove(work.message.offset)
-                if let next = state.finish(work, done: true) { try start(next) }
+                for next in harness.succeed([work]).dispatch { try start(next) }
                 try check("final finish \(work.message.partition)@\(work.message.offset)")
             }
             #expect(unfinished.values.allSatisfy { $0.isEmpty }, "work left queued with nothing running")
             for (partition, last) in lastAdmitted {
                 let tp = TopicPartition(topic: topic, partition: partition)
-                #expect(state.tracker.commitPoint(of: tp) == last + 1)
-                let pending = state.pendingCommits(of: [tp])
+                #expect(harness.machine.tracker.commitPoint(of: tp) == last + 1)
+                let pending = harness.machine.pendingCommits(of: [tp])
                 #expect(pending.allSatisfy { $0.offset == last + 1 })
-                #expect(!pending.isEmpty || state.committed[tp] == last + 1)
+                #expect(!pending.isEmpty || harness.machine.committed[tp] == last + 1)
             }
         }
     }

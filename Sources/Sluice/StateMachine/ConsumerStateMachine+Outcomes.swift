@@ -1,0 +1,146 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import _SluiceTime
+
+extension ConsumerStateMachine {
+    /// Handler calls finished, with their results in the same order. Records successes in the
+    /// offset tracker, applies the retry and failure policies to failures, and starts the next
+    /// call of each freed lane.
+    ///
+    /// The outcome of a call whose deadline the machine already failed is dropped; a call that
+    /// returns after its deadline (before the deadline's timer fired) counts as timed out.
+    mutating func finished(_ works: [InFlightWork], results: [Result<Void, any Error>], now time: Int64) -> EngineActions {
+        advance(to: time)
+        var actions = EngineActions()
+        let guardsDeadLetters = settings.failurePolicy.deadLetterTopicTemplate != nil
+        for (work, result) in zip(works, results) {
+            var result = result
+            if let timeout = settings.handlerTimeout {
+                let call = work.call
+                if overrun.remove(call) != nil { continue }  // failed by its deadline already
+                if let (due, _) = deadlines.removeValue(forKey: call), now >= due, case .success = result {
+                    result = .failure(HandlerTimeoutError(timeout: .nanoseconds(timeout), attempt: work.attempt))
+                }
+            }
+            switch result {
+            case .success:
+                if guardsDeadLetters { deadLetterGuard.record(deadLettered: false) }
+                counters.count(work.message.topic) { $0.handled += 1 }
+                counters.recordDone(polledAt: work.polledAt, at: now)
+                endRun(work)
+                if let next = settle(work, done: true) { actions.dispatch.append(next) }
+            case .failure(let error):
+                endRun(work)
+                fail(work, error: error, into: &actions)
+            }
+        }
+        actions.wakePoller = actions.wakePoller || shouldWakePoller()
+        return actions
+    }
+
+    /// Decides a failed attempt's fate: retry, run again, skip, dead-letter, or stop. The call has
+    /// ended (`endRun`); its window slot and lane are still taken.
+    mutating func fail(_ work: InFlightWork, error: any Error, into actions: inout EngineActions) {
+        let kind = HandlerFailure(error)
+        let message = work.message
+        if kind == .timedOut {
+            counters.timedOut += 1
+            counters.count(message.topic) { $0.timedOut += 1 }
+        }
+        if lifecycle.isStopping {
+            // The next owner (or the next run) reads it again: nothing is committed past it.
+            if let next = settle(work, done: false) { actions.dispatch.append(next) }
+            actions.logs.append(.failed(message, attempts: work.attempt, outcome: "left uncommitted, the consumer is stopping", error: error))
+            return
+        }
+        if kind == .interrupted, work.interruptions < settings.maxInterruptions {
+            counters.interrupted += 1
+            var again = work
+            again.interruptions += 1
+            retries[work.key] = again
+            schedule(.retry(work.key), at: now)
+            actions.logs.append(.interrupted(message, attempt: work.attempt, error: error))
+            return
+        }
+        if kind == .workerSetup {
+            counters.failed += 1
+            counters.count(message.topic) { $0.failed += 1 }
+            stop(on: SluiceError(
+                code: .configuration, message: "the handler's worker processes cannot run \(message)",
+                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset),
+                into: &actions)
+            if let next = settle(work, done: false) { actions.dispatch.append(next) }
+            return
+        }
+        if kind.isRetryable, work.attempt < settings.retry.maxAttempts {
+            let delay = settings.retry.backoff(after: work.attempt, random: Double.random(in: 0..<1, using: &random))
+            var again = work
+            again.attempt += 1
+            retries[work.key] = again
+            counters.retried += 1
+            counters.count(message.topic) { $0.retried += 1 }
+            schedule(.retry(work.key), at: now + delay.nanoseconds)
+            actions.logs.append(.retrying(message, attempt: work.attempt, after: delay, error: error))
+            return
+        }
+        let attempts = "after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s")"
+        switch settings.failurePolicy.kind {
+        case .skip:
+            counters.failed += 1
+            counters.skipped += 1
+            counters.count(message.topic) {
+                $0.failed += 1
+                $0.skipped += 1
+            }
+            counters.recordDone(polledAt: work.polledAt, at: now)
+            if let next = settle(work, done: true) { actions.dispatch.append(next) }
+            actions.logs.append(.failed(message, attempts: work.attempt, outcome: "skipped (policy: skip)", error: error))
+        case .stop:
+            counters.failed += 1
+            counters.count(message.topic) { $0.failed += 1 }
+            let failure = SluiceError(
+                code: .handlerFailed, message: "the handler failed on \(message) \(attempts) and the failure policy is stop",
+                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset)
+            stop(on: failure, into: &actions)
+            if let next = settle(work, done: false) { actions.dispatch.append(next) }
+        case .deadLetter:
+            if let refusal = deadLetterGuard.refusal() {
+                counters.failed += 1
+                counters.count(message.topic) { $0.failed += 1 }
+                stop(on: SluiceError(
+                    code: .deadLetterLimit, message: "stopping instead of dead-lettering \(message): \(refusal)",
+                    underlying: error, topic: message.topic, partition: message.partition, offset: message.offset),
+                    into: &actions)
+                if let next = settle(work, done: false) { actions.dispatch.append(next) }
+                return
+            }
+            beginDeadLetter(work, error: error, into: &actions)
+        }
+    }
+
+    /// Stops the consumer on `failure` (the first failure wins): nothing more starts, and nothing
+    /// past the failed offset is committed.
+    mutating func stop(on failure: SluiceError, into actions: inout EngineActions) {
+        switch lifecycle {
+        case .starting, .running:
+            lifecycle = .draining(.init(mode: .graceful, failure: failure, drainDeadline: now + settings.drainTimeout))
+            actions.logs.append(.stopping(failure))
+        case .draining(var request) where request.failure == nil:
+            request.failure = failure
+            lifecycle = .draining(request)
+            actions.logs.append(.stopping(failure))
+        case .closing(var request) where request.failure == nil:
+            request.failure = failure
+            lifecycle = .closing(request)
+            actions.logs.append(.stopping(failure))
+        default:
+            break
+        }
+        actions.wakePoller = true
+    }
+}

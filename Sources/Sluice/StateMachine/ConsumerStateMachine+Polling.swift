@@ -1,0 +1,144 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import SluiceFutures
+internal import DequeModule
+
+extension ConsumerStateMachine {
+    /// Messages arrived from the source. Those of partitions not assigned, or being revoked, are
+    /// dropped at once (their next owner, or this member after a new assignment, reads them again
+    /// from the committed offset); the others are admitted while the window has room and held,
+    /// in order, when it has none.
+    ///
+    /// Dropping a revoking partition's messages here is what keeps a revocation whose commit is
+    /// retried (polling meanwhile) from admitting later offsets into the partition's next
+    /// assignment ahead of the refetched earlier ones.
+    mutating func polled(_ batch: [PolledMessage], now time: Int64) -> EngineActions {
+        advance(to: time)
+        var actions = EngineActions()
+        var refused = 0
+        if held.isEmpty {
+            let taken = admit(batch, refused: &refused, into: &actions)
+            if taken < batch.count { hold(batch[taken...], refused: &refused) }
+        } else {
+            hold(batch[...], refused: &refused)
+            admitHeld(refused: &refused, into: &actions)
+        }
+        if refused > 0 { actions.logs.append(.refused(count: refused)) }
+        return actions
+    }
+
+    /// Admits held messages while the window has room (room freed since they were held).
+    mutating func admitHeld(into actions: inout EngineActions) {
+        var refused = 0
+        admitHeld(refused: &refused, into: &actions)
+        if refused > 0 { actions.logs.append(.refused(count: refused)) }
+    }
+
+    private mutating func admitHeld(refused: inout Int, into actions: inout EngineActions) {
+        guard !held.isEmpty else { return }
+        let taken = admit(held, refused: &refused, into: &actions)
+        held.removeFirst(taken)
+    }
+
+    /// Keeps messages of active partitions in hand, in order, until the window has room.
+    private mutating func hold(_ messages: ArraySlice<PolledMessage>, refused: inout Int) {
+        var run: (tp: TopicPartition, active: Bool)?
+        for entry in messages {
+            let tp = entry.message.topicPartition
+            if run?.tp != tp { run = (tp, isActive(tp)) }
+            if run!.active {
+                held.append(entry)
+            } else {
+                refused += 1
+            }
+        }
+    }
+
+    /// Admits messages from the front of `polled` while the window has room and the consumer runs.
+    ///
+    /// - Returns: how many were taken from the front (admitted, or refused and dropped); the rest
+    ///   wait for room.
+    private mutating func admit(
+        _ polled: some Collection<PolledMessage>, refused: inout Int, into actions: inout EngineActions
+    ) -> Int {
+        guard lifecycle.isRunning else { return 0 }
+        var taken = 0
+        // Polled messages come in runs of one partition (a fetch is per partition): look its
+        // state up once per run, and add the run's started calls to `running` at its end.
+        var run: (tp: TopicPartition, epoch: UInt64)?
+        var startedInRun = 0
+        let ordering = settings.ordering
+        for entry in polled {
+            guard window.fits(entry.weight) else { break }
+            taken += 1
+            let message = entry.message
+            let tp = message.topicPartition
+            if run?.tp != tp {
+                if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
+                startedInRun = 0
+                run = partitions[tp].flatMap { $0.isRevoking ? nil : (tp, $0.epoch) }
+            }
+            guard let epoch = run?.epoch, tracker.receive(message.offset, on: tp) else {
+                refused += 1
+                continue
+            }
+            window.take(entry.weight)
+            counters.consumed += 1
+            counters.count(message.topic) { $0.consumed += 1 }
+            if counters.firstAdmittedAt == 0 { counters.firstAdmittedAt = entry.polledAt }
+            let work = InFlightWork(
+                message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
+                epoch: epoch, polledAt: entry.polledAt)
+            if let start = scheduler.admit(work, lane: work.lane) {
+                // `start` is `work` itself (its lane was free), so it belongs to this run.
+                startedInRun += 1
+                totalRunning += 1
+                armDeadline(of: start)
+                actions.dispatch.append(start)
+            }
+        }
+        if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
+        return taken
+    }
+
+    /// Drops held messages of these partitions (all when `nil`): never admitted, never tracked.
+    mutating func dropHeld(of tps: Set<TopicPartition>?) {
+        guard let tps else {
+            held.removeAll()
+            return
+        }
+        if held.contains(where: { tps.contains($0.message.topicPartition) }) {
+            held.removeAll { tps.contains($0.message.topicPartition) }
+        }
+    }
+
+    /// Drops queued (not running) work of these partitions, or of all when `nil`: work waiting for
+    /// its lane, parked work, waiting retries and dead-letter writes waiting to be tried again.
+    /// Their window slots are released; their offsets stay outstanding, so commits stop before them.
+    /// Returns how many were dropped.
+    @discardableResult
+    mutating func dropQueued(of tps: Set<TopicPartition>?) -> Int {
+        let matches = { (work: InFlightWork) in tps.map { $0.contains(work.topicPartition) } ?? true }
+        var dropped = scheduler.removeQueued(where: matches)
+        dropped += parked.filter(matches)
+        parked.removeAll(where: matches)
+        for work in retries.values where matches(work) {
+            retries[work.key] = nil
+            // A lane belongs to one partition, whose queued work is gone: nothing follows.
+            let next = releaseLane(of: work)
+            assert(next == nil, "a lane outlived its partition's queued work")
+            dropped.append(work)
+        }
+        for state in deadLetters.values where !state.isWriting && matches(state.work) {
+            deadLetters[state.work.key] = nil
+            dropped.append(state.work)  // its lane was freed when the write began
+        }
+        for work in dropped { window.release(work.weight) }
+        return dropped.count
+    }
+}

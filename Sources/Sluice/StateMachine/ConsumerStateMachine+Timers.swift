@@ -1,0 +1,91 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import HeapModule
+internal import SluiceFutures
+
+extension ConsumerStateMachine {
+    /// Time passed: runs due retries and dead-letter writes, fails calls past their deadline,
+    /// admits held messages that fit now, pauses or resumes on the window, and sends the periodic
+    /// commit when it is due. The poll thread calls it on every turn of its loop, and wakes by
+    /// ``nextDue`` at the latest.
+    mutating func tick(now time: Int64) -> EngineActions {
+        advance(to: time)
+        var actions = EngineActions()
+        while let timer = timers.min, timer.due <= now {
+            timers.removeMin()
+            fire(timer, into: &actions)
+        }
+        if lifecycle.isRunning {
+            admitHeld(into: &actions)
+            controlFlow(into: &actions)
+            commitIfDue(into: &actions)
+        }
+        return actions
+    }
+
+    private mutating func fire(_ timer: EngineTimer, into actions: inout EngineActions) {
+        switch timer.kind {
+        case .retry(let key):
+            guard let work = retries.removeValue(forKey: key) else { return }  // dropped meanwhile
+            let partition = partitions[work.topicPartition]
+            if lifecycle.isStopping || partition?.epoch != work.epoch || partition?.isRevoking == true {
+                // Given up: its offset stays uncommitted, and its lane moves on.
+                if let next = settle(work, done: false) { actions.dispatch.append(next) }
+                return
+            }
+            actions.dispatch.append(start(work))
+        case .deadLetter(let key):
+            retryDeadLetter(key, into: &actions)
+        case .deadline(let call):
+            guard let (due, work) = deadlines[call], due == timer.due else { return }  // finished in time
+            deadlines[call] = nil
+            overrun.insert(call)
+            actions.cancel.append(call)
+            endRun(work)
+            fail(work, error: HandlerTimeoutError(timeout: .nanoseconds(settings.handlerTimeout ?? 0), attempt: work.attempt), into: &actions)
+            actions.wakePoller = actions.wakePoller || shouldWakePoller()
+        }
+    }
+
+    /// Pauses the assigned partitions once the window has stayed full (with messages waiting for
+    /// room) for the pause threshold, so that polling goes on and the group keeps this member;
+    /// resumes them once the window has drained to the resume mark and nothing waits.
+    private mutating func controlFlow(into actions: inout EngineActions) {
+        if let head = held.first, !window.fits(head.weight) {
+            let since = windowFullSince ?? now
+            windowFullSince = since
+            if case .open = flow, now - since >= settings.pauseThreshold {
+                let active = partitions.keys.filter(isActive).sorted()
+                flow = .paused(pending: [])
+                counters.pauses += 1
+                actions.pause += active
+                actions.logs.append(.paused(partitions: active.count, inFlight: window.count))
+            }
+        } else {
+            if let since = windowFullSince {
+                counters.windowFullNanos += now - since
+                windowFullSince = nil
+            }
+            if case .paused = flow, held.isEmpty, window.isAtOrBelow(settings.resumeFraction) {
+                let active = partitions.keys.filter(isActive).sorted()
+                flow = .open
+                actions.resume += active
+                actions.logs.append(.resumed(partitions: active.count))
+            }
+        }
+        if case .paused(let pending) = flow, !pending.isEmpty {
+            actions.pause += pending.filter(isActive).sorted()
+            flow = .paused(pending: [])
+        }
+    }
+
+    /// How long the window has been full, this period included (for metrics).
+    var windowFullNanos: Int64 {
+        counters.windowFullNanos + (windowFullSince.map { now - $0 } ?? 0)
+    }
+}
