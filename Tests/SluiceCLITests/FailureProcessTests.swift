@@ -67,6 +67,31 @@ extension ProcessTests {
             }
         }
 
+        /// The check: a dead-letter write that can never succeed (each record is larger
+        /// than the producer's `message.max.bytes`) ends the run with exit 1 and a message naming
+        /// the dead-letter problem, and the source partition's committed offset stays 0.
+        @Test func aDeadLetterThatCannotBeWrittenStopsTheRunNamingTheProblem() async throws {
+            let group = "g-\(UUID().uuidString.prefix(8))"
+            try await DevBroker.with(topic: "big", partitions: 1, otherTopics: ["big.dlq"]) { broker in
+                let (produced, producer) = try await SluiceProcess.run(
+                    ["produce", "--brokers", broker.bootstrapServers, "--topic", "big", "--count", "3", "--size", "999900", "--keys", "0"])
+                #expect(produced == 0, "\(producer.transcript)")
+                let started = ContinuousClock.now
+                let (code, run) = try await SluiceProcess.run(
+                    ["run", "--brokers", broker.bootstrapServers, "--group", group, "--topic", "big", "--handler", "flaky",
+                     "--handler-option", "fail-every=1", "--max-attempts", "1", "--on-failure", "dead-letter",
+                     "--max-messages", "3", "--status-interval", "0"] + embeddedBrokerConsumerProperties,
+                    within: .seconds(60))
+                #expect(code == 1, "\(run.transcript)")
+                #expect(started.duration(to: .now) < .seconds(60))
+                let error = run.stderr.first { $0.hasPrefix("error:") } ?? ""
+                #expect(error.contains("cannot write big[0]@0 to the dead-letter topic big.dlq"), "\(run.transcript)")
+                #expect(error.contains("MSG_SIZE_TOO_LARGE"), "\(error)")
+                let offsets = try broker.committedAndEnd(group: group, topic: "big", partitions: 1)
+                #expect((offsets.committed[0] ?? 0) == 0, "\(offsets.committed)")
+            }
+        }
+
         @Test func deadLetterTopicThatDoesNotExistIsAClearError() async throws {
             try await DevBroker.with(topic: "events", partitions: 1) { broker in
                 let (code, run) = try await SluiceProcess.run(

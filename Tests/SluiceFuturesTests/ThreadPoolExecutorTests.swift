@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Foundation
 import Synchronization
 import Testing
 
@@ -20,6 +21,29 @@ struct ThreadPoolExecutorTests {
         #expect(try pool.submit { pool.isCurrentThreadAWorker }.result(timeout: .seconds(10)))
         #expect(!pool.isCurrentThreadAWorker)
         #expect(pool.parallelism == 2)
+    }
+
+    /// How long each worker has been inside its current item: what a liveness probe judges.
+    @Test func workerActivityShowsHowLongEachWorkerHasBeenBusy() throws {
+        let pool = ThreadPoolExecutor(workers: 2, name: "tp-activity")
+        defer { pool.shutdown() }
+        #expect(pool.workerActivity == [nil, nil])
+        let release = Gate()
+        let started = [Gate(), Gate()]
+        let calls = (0..<2).map { index in pool.submit { started[index].open(); try release.wait() } }
+        for gate in started { try gate.wait() }
+        let clock = ContinuousClock()
+        let begin = clock.now
+        while clock.now - begin < .milliseconds(50) {}
+        let busy = pool.workerActivity
+        #expect(busy.count == 2)
+        #expect(busy.allSatisfy { ($0 ?? .zero) >= .milliseconds(50) }, "\(busy)")
+        release.open()
+        for call in calls { try call.result(timeout: .seconds(10)) }
+        // Back to idle once each worker has put its item down.
+        let deadline = clock.now + .seconds(10)
+        while pool.workerActivity.contains(where: { $0 != nil }), clock.now < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(pool.workerActivity == [nil, nil])
     }
 
     @Test func longThreadNamesAreCutToFifteenBytes() {

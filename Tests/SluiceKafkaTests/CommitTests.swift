@@ -143,5 +143,79 @@ extension KafkaComponentTests {
                 try await close(consumer)
             }
         }
+
+        /// Each asynchronous commit's outcome reaches the hook with its own id; synchronous
+        /// commits never reach it, so the two never consume each other's bookkeeping.
+        @Test func asyncOutcomesCarryTheirIDAndSyncCommitsNeverReachTheHook() async throws {
+            try await withBroker(partitions: 4) { broker in
+                let commits = Locked([KafkaCommitResult]())
+                let (consumer, _) = try await Self.consumeEverything(
+                    broker, group: "commit-ids", commitHook: { result in commits.withLock { $0.append(result) } })
+                let first = Self.partitions.map { TopicPartitionOffset($0, offset: 3) }
+                try consumer.commit(first, remaining: { .seconds(10) })
+                try consumer.commitAsync(Self.partitions.map { TopicPartitionOffset($0, offset: 4) }, id: 42)
+                try consumer.commitAsync(Self.partitions.map { TopicPartitionOffset($0, offset: 5) }, id: 43)
+                let answered = try await onThread { () -> [UInt64] in
+                    _ = try consume(from: consumer, until: { _ in commits.withLock { $0.count >= 2 } }, timeout: .seconds(20))
+                    try consumer.commit(Self.partitions.map { TopicPartitionOffset($0, offset: 6) }, remaining: { .seconds(10) })
+                    _ = try consume(from: consumer, until: { _ in false }, timeout: .milliseconds(300))
+                    return commits.withLock { $0.map(\.id) }
+                }
+                #expect(answered == [42, 43], "only the asynchronous commits, each with its id")
+                #expect(commits.value.allSatisfy { $0.error == nil })
+                #expect(try consumer.committed(Self.partitions, timeout: .seconds(10)).map(\.offset) == [6, 6, 6, 6])
+                try await close(consumer)
+            }
+        }
+
+        /// The final revocation inside `close` can still commit: the consumer counts as closed only
+        /// once the close is over.
+        @Test func theFinalRevocationInsideCloseCanCommit() async throws {
+            try await withBroker(partitions: 4) { broker in
+                let holder = Locked<KafkaConsumer?>(nil)
+                let outcome = Locked<Result<Void, KafkaError>?>(nil)
+                let offsets = Self.partitions.map { TopicPartitionOffset($0, offset: 7, metadata: "final") }
+                let consumer = try makeConsumer(
+                    broker, group: "commit-in-close", configure: { $0.isAutoCommitEnabled = false },
+                    rebalanceHook: { event in
+                        guard event.kind == .revoked, let consumer = holder.value else { return }
+                        do {
+                            try consumer.commit(offsets, remaining: { .seconds(10) })
+                            outcome.withLock { $0 = .success(()) }
+                        } catch let error as KafkaError {
+                            outcome.withLock { $0 = .failure(error) }
+                        } catch {}
+                    })
+                holder.withLock { $0 = consumer }
+                try await onThread {
+                    _ = try consume(from: consumer, until: { _ in (try? consumer.assignment().count) == 4 }, timeout: .seconds(20))
+                }
+                try await close(consumer)
+                holder.withLock { $0 = nil }
+                let result = try #require(outcome.value, "the final revocation ran")
+                #expect(throws: Never.self) { try result.get() }
+                let reader = try makeConsumer(broker, group: "commit-in-close")
+                #expect(try reader.committed(Self.partitions, timeout: .seconds(10)) == offsets)
+                try await close(reader)
+            }
+        }
+
+        /// A synchronous commit with a deadline gives up at it when no broker answers.
+        @Test func aSynchronousCommitGivesUpAtItsDeadlineWhenNoBrokerAnswers() async throws {
+            try await withBroker(partitions: 4) { broker in
+                let (consumer, _) = try await Self.consumeEverything(broker, group: "commit-deadline")
+                try broker.setBrokerDown()
+                let deadline = ContinuousClock.now + .seconds(2)
+                let took = try await onThread { () -> Duration in
+                    let start = ContinuousClock.now
+                    let thrown = try kafkaError { try consumer.commit(Self.partitions.map { TopicPartitionOffset($0, offset: 9) }, remaining: { ContinuousClock.now.duration(to: deadline) }) }
+                    #expect(thrown?.code == .timedOut || thrown?.isRetriable == true, "\(String(describing: thrown))")
+                    return start.duration(to: .now)
+                }
+                #expect(took < .seconds(4), "gave up at the deadline: \(took)")
+                try broker.setBrokerUp()
+                try consumer.close(timeout: .seconds(2))
+            }
+        }
     }
 }

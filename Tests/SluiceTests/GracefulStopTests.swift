@@ -7,6 +7,7 @@
 
 import Foundation
 import Sluice
+import Synchronization
 import Testing
 
 extension EngineIntegrationTests {
@@ -60,6 +61,71 @@ extension EngineIntegrationTests {
             #expect(committed == end)
             #expect(end.values.reduce(0, +) == Int64(total))
             print("graceful stop: first handled \(firstCount), second \(second.log.total)")
+        }
+
+        /// With every broker down, a graceful stop ends within the drain timeout plus the close
+        /// budget (the final commit and the close have deadlines), and a second, immediate stop
+        /// ends it within the immediate budget: well within 5 s.
+        @Test(arguments: [false, true])
+        func aStopWithTheBrokersDownEndsWithinItsBudget(secondStop: Bool) async throws {
+            let topic = "unresponsive"
+            let broker = try EngineFixture.broker(topic: topic, partitions: 2)
+            try EngineFixture.produce(to: topic, on: broker, count: 200)
+            var config = EngineFixture.configuration(broker: broker, group: "stop-down-\(secondStop)", topic: topic)
+            config.drainTimeout = .seconds(3)
+            config.closeTimeout = .seconds(8)
+            let release = Atomic<Bool>(false)
+            // The last message's call runs until released: the drain has something to wait for.
+            let started = try StartedConsumer.start(config) { message in
+                guard message.offset >= 99 else { return }
+                while !release.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.01) }
+            }
+            defer { release.store(true, ordering: .relaxed) }
+            #expect(try await EngineFixture.eventually(timeout: .seconds(30)) { started.log.total >= 199 })
+            try broker.setBrokerDown()
+            let clock = ContinuousClock()
+            let begin = clock.now
+            started.consumer.stop()
+            if secondStop {
+                try await Task.sleep(for: .milliseconds(500))
+                started.consumer.stop(immediately: true)
+            }
+            try await started.run.value
+            let took = begin.duration(to: clock.now)
+            if secondStop {
+                #expect(took < .seconds(5), "a second stop ends it at once: \(took)")
+            } else {
+                #expect(took >= .seconds(3), "the drain waited for the running call: \(took)")
+                #expect(took < .seconds(3 + 8 + 3), "drain timeout plus close budget (and a margin): \(took)")
+            }
+            try broker.setBrokerUp()
+        }
+
+        /// When every worker thread has been inside one call for longer than the liveness TTL, the
+        /// consumer is not live (the poll loop alone still turns).
+        @Test func workersAllStuckInOneCallMakeTheConsumerNotLive() async throws {
+            let topic = "stuck"
+            let broker = try EngineFixture.broker(topic: topic, partitions: 2)
+            try EngineFixture.produce(to: topic, on: broker, count: 20)
+            var config = EngineFixture.configuration(broker: broker, group: "stuck-workers", topic: topic)
+            config.workers = 2
+            config.ordering = .unordered
+            let release = Atomic<Bool>(false)
+            let started = try StartedConsumer.start(config) { _ in
+                while !release.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.01) }
+            }
+            defer { release.store(true, ordering: .relaxed) }
+            let ttl = Duration.milliseconds(500)
+            #expect(try await EngineFixture.eventually(timeout: .seconds(30)) { started.log.total >= 2 })
+            #expect(try await EngineFixture.eventually(timeout: .seconds(10)) { !started.consumer.health(livenessTTL: ttl).isLive })
+            let stuck = started.consumer.health(livenessTTL: ttl)
+            #expect(stuck.stuckWorkers == 2, "\(stuck)")
+            #expect(stuck.sinceLastTurn.map { $0 < ttl } == true, "the poll loop itself still turns: \(stuck)")
+            #expect(stuck.description.contains("all 2 workers inside one call"), "\(stuck)")
+            release.store(true, ordering: .relaxed)
+            #expect(try await EngineFixture.eventually(timeout: .seconds(10)) { started.consumer.health(livenessTTL: ttl).isLive })
+            try await started.stop()
+            #expect(started.log.total == 20)
         }
     }
 }

@@ -193,10 +193,15 @@ extension EngineIntegrationTests {
             try EngineFixture.produce(to: topic, on: broker, count: total)
             var config = try EngineFixture.deadLetterConfiguration(broker: broker, group: group, topic: topic, maxAttempts: 1)
             config.workers = 2
+            // The dead-letter producer does not retry by itself: its failures reach Sluice.
+            var producer = config.effectiveDeadLetterProducer
+            producer.common.properties["retries"] = "0"
+            config.deadLetterProducer = producer
             // Fail every Produce of the dead-letter producer for a while (the source messages are
-            // written already), and the first OffsetCommits, with an error librdkafka does not
-            // retry itself: the deliveries and commits fail, and Sluice writes and commits again.
-            try broker.injectErrors(Array(repeating: .topicAuthorizationFailed, count: 6), into: .produce)
+            // written already) with a retriable error, and the first OffsetCommits with an error
+            // librdkafka does not retry itself: the deliveries and commits fail, and Sluice writes
+            // and commits again. (A permanent produce error stops the consumer instead.)
+            try broker.injectErrors(Array(repeating: .notLeaderForPartition, count: 6), into: .produce)
             try broker.injectErrors(Array(repeating: .topicAuthorizationFailed, count: 3), into: .offsetCommit)
             let poison = Set((0..<total).filter { $0 % 100 == 7 })
             let log = AttemptLog()

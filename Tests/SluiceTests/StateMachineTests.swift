@@ -315,11 +315,15 @@ import _SluiceTime
         var harness = MachineHarness {
             $0.handlerTimeout = .seconds(1)
             $0.retry = RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(100), jitter: 0)
+            $0.commitInterval = .seconds(3_600)
         }
         harness.assign(0)
         let polled = harness.poll([harness.message(0, 0)])
         let work = try #require(polled.dispatch.first)
-        #expect(harness.machine.nextDue == Duration.seconds(1).nanoseconds)
+        // The deadline starts when the call starts on its thread, not at dispatch.
+        harness.advance(by: .milliseconds(300))
+        _ = harness.machine.callStarted(work, now: harness.now)
+        #expect(harness.machine.nextDue == Duration.milliseconds(1_300).nanoseconds)
         harness.advance(by: .seconds(1))
         let timedOut = harness.tick()
         #expect(timedOut.cancel == [work.call])
@@ -333,6 +337,7 @@ import _SluiceTime
         let due = harness.tick()
         let retry = try #require(due.dispatch.first)
         #expect(retry.attempt == 2)
+        _ = harness.machine.callStarted(retry, now: harness.now)
         _ = harness.succeed([retry])
         #expect(harness.machine.counters.completed == 1)
         #expect(harness.commitPoint(0) == 1)
@@ -347,6 +352,7 @@ import _SluiceTime
         harness.assign(0)
         let polled = harness.poll([harness.message(0, 0)])
         let work = try #require(polled.dispatch.first)
+        _ = harness.machine.callStarted(work, now: harness.now)
         harness.advance(by: .seconds(1))
         _ = harness.succeed([work])  // before the deadline's timer fired
         #expect(harness.machine.counters.timedOut == 1)

@@ -256,7 +256,7 @@ final class ConsumerEngine: @unchecked Sendable {
     private func start(_ works: [InFlightWork]) {
         handler.run(
             works, context: context(for:), timeout: configuration.handlerTimeout, observers: observers,
-            measure: recordHandlerTime
+            started: { [self] work in handle { $0.callStarted(work, now: clock.now()) } }, measure: recordHandlerTime
         ) {
             self.complete($0, results: $1)
         }

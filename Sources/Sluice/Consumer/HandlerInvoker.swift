@@ -27,18 +27,21 @@ enum HandlerInvoker: Sendable {
 
     /// Runs the handler over `works`, in order, on one worker (sync) or one task per message
     /// (async), then reports all outcomes at once. `measure` receives the mean wall time per
-    /// message of a synchronous chunk, in nanoseconds.
+    /// message of a synchronous chunk, in nanoseconds. With a `timeout` (one work at a time on
+    /// threads and tasks), `started` is told when the call begins, which starts its deadline.
     func run(
         _ works: [InFlightWork],
         context: @escaping @Sendable (InFlightWork) -> HandlerContext,
         timeout: Duration?,
         observers: HandlerObservers,
+        started: @escaping @Sendable (InFlightWork) -> Void,
         measure: @escaping @Sendable (Int64) -> Void,
         completion: @escaping @Sendable ([InFlightWork], [Result<Void, any Error>]) -> Void
     ) {
         switch self {
         case .sync(let handler, let executor, _):
             let future = executor.submit { () -> [Result<Void, any Error>] in
+                if timeout != nil, let work = works.first { started(work) }
                 let start = MonotonicInstant.now
                 var results: [Result<Void, any Error>] = []
                 results.reserveCapacity(works.count)
@@ -57,14 +60,14 @@ enum HandlerInvoker: Sendable {
             }
         case .process(let pool):
             for work in works {
-                let started = observers.metrics.isEnabled ? MonotonicInstant.now : nil
+                let startedAt = observers.metrics.isEnabled ? MonotonicInstant.now : nil
                 let span = observers.tracing.startSpan(work.message, attempt: work.attempt)
                 let future = pool.submit(
                     job: ProcessIsolation.job, payload: WireMessage.encode(work.message, attempt: work.attempt),
                     timeout: timeout)
                 future.whenComplete { outcome in
-                    if let started {
-                        observers.metrics.recordHandlerDuration(topic: work.message.topic, nanoseconds: MonotonicInstant.now.nanoseconds - started.nanoseconds)
+                    if let startedAt {
+                        observers.metrics.recordHandlerDuration(topic: work.message.topic, nanoseconds: MonotonicInstant.now.nanoseconds - startedAt.nanoseconds)
                     }
                     let result = Self.result(of: outcome, attempt: work.attempt, timeout: timeout)
                     observers.tracing.end(span, result)
@@ -81,6 +84,7 @@ enum HandlerInvoker: Sendable {
                     continue
                 }
                 let call = work.call
+                started(work)
                 let task = Task {
                     let result = await Result { try await observers.run(work) { try await handler.handle(work.message, context: context(work)) } }
                     registry.finish(call)

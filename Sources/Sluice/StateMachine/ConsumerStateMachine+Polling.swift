@@ -98,7 +98,6 @@ extension ConsumerStateMachine {
                 // `start` is `work` itself (its lane was free), so it belongs to this run.
                 startedInRun += 1
                 totalRunning += 1
-                armDeadline(of: start)
                 actions.dispatch.append(start)
             }
         }

@@ -302,19 +302,24 @@ struct ConsumerStateMachine: Sendable {
         return start(next)
     }
 
-    /// Marks `work` running and arms its deadline; returns it for dispatch.
+    /// Marks `work` running; returns it for dispatch.
     mutating func start(_ work: InFlightWork) -> InFlightWork {
         markRunning(work)
-        armDeadline(of: work)
         return work
     }
 
-    /// Sets the handler deadline of `work`'s call, when the machine enforces one.
-    mutating func armDeadline(of work: InFlightWork) {
-        guard let timeout = settings.handlerTimeout else { return }
+    /// A handler call began running: with a handler timeout, its deadline starts now (not at
+    /// dispatch: a call waiting for a busy worker thread has not used any of its time).
+    mutating func callStarted(_ work: InFlightWork, now time: Int64) -> EngineActions {
+        advance(to: time)
+        var actions = EngineActions()
+        guard let timeout = settings.handlerTimeout else { return actions }
         let due = now + timeout
         deadlines[work.call] = (due, work)
         schedule(.deadline(work.call), at: due)
+        // A waiting poll thread wakes for the earliest timer: tell it about this one.
+        actions.wakePoller = pollerWait != nil
+        return actions
     }
 
     mutating func schedule(_ kind: EngineTimer.Kind, at due: Int64) {

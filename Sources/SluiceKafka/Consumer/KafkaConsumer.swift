@@ -241,7 +241,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let list = entries.isEmpty ? nil : RDKafkaTopicPartitionList(entries)
         let queue = rd_kafka_queue_new(client.handle)!
         defer { rd_kafka_queue_destroy(queue) }  // librdkafka holds its own reference until it answers
-        let answer = SyncCommitAnswer()
+        let answer = SyncCommitAnswer(committing: entries)
         let opaque = Unmanaged.passRetained(answer).toOpaque()
         let error: rd_kafka_resp_err_t =
             if let list {
@@ -373,18 +373,21 @@ private final class SyncCommitAnswer: @unchecked Sendable {
     // @unchecked Sendable: written and read on the thread that waits for the commit (librdkafka
     // serves the callback from that thread's `rd_kafka_queue_poll`).
     private(set) var outcome: Result<Void, KafkaError>?
+    /// What the commit carried, for its error message.
+    let what: String
+
+    init(committing entries: [TopicPartitionOffset]) {
+        self.what = "\(entries)"
+    }
 
     func record(_ error: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
         guard outcome == nil else { return }
         switch error {
         case RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_RESP_ERR__NO_OFFSET:
-            if let failure = RDKafkaTopicPartitionList.firstError(of: list) {
-                outcome = .failure(failure)
-            } else {
-                outcome = .success(())
-            }
+            outcome = RDKafkaTopicPartitionList.firstError(of: list).map { .failure($0) } ?? .success(())
         default:
-            outcome = .failure(KafkaError.rdKafka(error, "commit failed"))
+            // The whole commit failed: name what it carried.
+            outcome = .failure(KafkaError.rdKafka(error, "committing \(what)"))
         }
     }
 }

@@ -92,6 +92,14 @@ public final class EmbeddedBroker: @unchecked Sendable {
         try withCluster { try check(rd_kafka_mock_broker_set_up($0, id ?? -1), "bringing broker \(id ?? -1) up") }
     }
 
+    /// Makes `broker` the leader of a partition (the mock picks leaders at random otherwise).
+    /// Clients that already know the old leader are told to refresh their metadata.
+    public func setLeader(topic: String, partition: Int32, broker: Int32) throws {
+        try withCluster {
+            try check(rd_kafka_mock_partition_set_leader($0, topic, partition, broker), "moving the leader of \(topic)[\(partition)]")
+        }
+    }
+
     /// Delays every response of a broker (`nil`: all) by `latency`.
     public func setLatency(_ latency: Duration, broker id: Int32? = nil) throws {
         try withCluster {
