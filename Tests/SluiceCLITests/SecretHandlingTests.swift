@@ -131,4 +131,23 @@ struct SecretHandlingTests {
         #expect(getenv(WorkerSetup.environmentVariable) == nil, "processes a handler starts do not inherit it")
         #expect(throws: CommandFailure.self) { try WorkerSetup.takeFromEnvironment() }
     }
+
+    /// An application's factory may quote its options in its error: a worker reports it masked.
+    @Test func aWorkersFactoryErrorShowsNoSecretOption() throws {
+        struct Rejected: Error, CustomStringConvertible { var description: String }
+        var registry = HandlerRegistry()
+        registry.register("strict", summary: "rejects its key") { setup in
+            throw Rejected(description: "key \(setup.options.string("api-key") ?? "") is not valid")
+        }
+        let setup = WorkerSetup(handler: "strict", options: ["api-key": "S3cr3t"], outputTopic: nil, logLevel: "info")
+        setenv(WorkerSetup.environmentVariable, try setup.encoded(), 1)
+        defer { unsetenv(WorkerSetup.environmentVariable) }
+        do {
+            try WorkerCommand.serve(registry: registry)
+            Issue.record("expected an error")
+        } catch let error as CommandFailure {
+            #expect(error.message == "handler 'strict': key *** is not valid")
+            #expect(error.exitCode == 64)
+        }
+    }
 }

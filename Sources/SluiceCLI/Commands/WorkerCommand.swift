@@ -36,15 +36,18 @@ struct WorkerCommand: ParsableCommand {
     static func serve(registry: HandlerRegistry) throws {
         let setup = try WorkerSetup.takeFromEnvironment()
         let options = HandlerOptions(setup.options)
-        let logger = OutputOptions.makeLogger(
-            label: "sluice.worker", level: setup.logLevel, redactor: SecretRedactor(secrets: options.secretValues))
+        let redactor = SecretRedactor(secrets: options.secretValues)
+        let logger = OutputOptions.makeLogger(label: "sluice.worker", level: setup.logLevel, redactor: redactor)
         var handlerSetup = HandlerSetup(options: options, outputTopic: setup.outputTopic, logger: logger)
         handlerSetup.isWorkerProcess = true
         let made: RegisteredHandler
         do {
             made = try registry.make(setup.handler, setup: handlerSetup)
         } catch let error as HandlerOptions.Error {
-            throw CommandFailure.usage(error.description)
+            throw CommandFailure.usage(redactor.redact(error.description))
+        } catch {
+            // An application's factory may quote the options it was given.
+            throw CommandFailure.usage(redactor.redact("handler '\(setup.handler)': \(error)"))
         }
         guard case .sync(let handler) = made.kind else {
             throw CommandFailure.usage(
