@@ -35,7 +35,7 @@ struct ConsumerOptions: ParsableArguments {
     @Option(help: "unordered | key | partition. (env: SLUICE_ORDERING)")
     var ordering: OrderingMode = .key
 
-    @Option(name: .customLong("handler-option"), help: "key=value given to the handler; repeatable. (env: SLUICE_HANDLER_OPTION, ';'-separated)")
+    @Option(name: .customLong("handler-option"), help: "key=value given to the handler; repeatable. Values of keys like *password*, *secret*, *token*, *key are shown as ***. (env: SLUICE_HANDLER_OPTION, ';'-separated, \\; inside a value; or one per variable: SLUICE_HANDLER_OPTION_API_KEY for api-key)")
     var handlerOptions: [String] = []
 
     @OptionGroup var kafka: KafkaPropertyOptions

@@ -12,7 +12,7 @@ internal import Sluice
 struct KafkaPropertyOptions: ParsableArguments {
     @Option(
         name: [.customShort("X", allowingJoined: true), .customLong("kafka-property")],
-        help: "Any librdkafka property as key=value; repeatable. (env: SLUICE_KAFKA_PROPERTY, ';'-separated)")
+        help: "Any librdkafka property as key=value; repeatable. Secret values are shown as ***. (env: SLUICE_KAFKA_PROPERTY, ';'-separated, \\; inside a value; or one per variable: SLUICE_X_SASL_PASSWORD for sasl.password)")
     var kafkaProperties: [String] = []
 
     func validate() throws {
