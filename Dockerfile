@@ -45,6 +45,8 @@ WORKDIR /app
 COPY --from=build --chown=sluice:sluice /staging/ /app/
 USER sluice:sluice
 
+# The crash backtracer is for the consumer: `sluice run --isolation process` turns it off in its workers
+# (a trapping worker would be held for seconds and count as a timeout) unless SLUICE_WORKER_BACKTRACES=1.
 ENV PATH=/app:$PATH \
     SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=all,interactive=no,swift-backtrace=/app/swift-backtrace-static \
     SLUICE_METRICS_HOST=0.0.0.0 \
@@ -56,7 +58,9 @@ EXPOSE 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD curl -fsS "http://127.0.0.1:${SLUICE_METRICS_PORT}/health/ready" || exit 1
 
-# SIGTERM drains in-flight handlers, commits and leaves the group (give it --drain-timeout).
+# SIGTERM drains in-flight handlers, commits and leaves the group (give it --drain-timeout). Worker
+# processes ignore it: the consumer stops them once it has drained. Pass credentials as environment
+# variables (SLUICE_X_SASL_PASSWORD, …), never as arguments.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["sluice"]
 CMD ["--help"]

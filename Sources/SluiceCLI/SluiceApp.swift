@@ -7,6 +7,7 @@
 
 internal import ArgumentParser
 internal import Foundation
+internal import Sluice
 internal import SluiceProcessPool
 
 /// The runner: give it your handlers and it provides the whole `sluice` command line — `run`,
@@ -39,17 +40,21 @@ public struct SluiceApp: Sendable {
     /// The registry of the running app, for the commands (which ArgumentParser creates).
     @TaskLocal static var current: SluiceApp = SluiceApp(handlers: .builtIn)
 
-    /// The command line being run (environment defaults applied), for worker processes to repeat.
-    @TaskLocal static var arguments: [String] = []
+    /// The secrets of the command line being run (sensitive `-X` properties, secret handler
+    /// options), masked in its logs and messages.
+    @TaskLocal static var redactor = SecretRedactor()
 
     /// Parses the process arguments (and `SLUICE_*` environment variables), runs the command,
     /// and exits with its code.
+    ///
+    /// In a worker process of `sluice run --isolation process` it serves the handler instead,
+    /// built from the setup the consumer put in its environment; its arguments only label it.
     public func main() async -> Never {
+        if ProcessPoolWorker.isWorkerProcess {
+            exit(Self.serveAsWorker(handlers))
+        }
         let arguments = EnvironmentDefaults.apply(
             to: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
-        if ProcessPoolWorker.isWorkerProcess {
-            exit(SluiceApp.$current.withValue(self) { Self.serveAsWorker(arguments) })
-        }
         let code = await run(arguments: arguments)
         exit(code)
     }
@@ -57,18 +62,15 @@ public struct SluiceApp: Sendable {
     /// Runs one command line and returns the exit code (what ``main()`` exits with).
     public func run(arguments: [String]) async -> Int32 {
         await SluiceApp.$current.withValue(self) {
-            await SluiceApp.$arguments.withValue(arguments) { await Self.run(arguments) }
+            await SluiceApp.$redactor.withValue(SecretRedactor(commandLine: arguments)) { await Self.run(arguments) }
         }
     }
 
-    /// A worker process of `sluice run --isolation process`: serves the handler the arguments
-    /// name, and returns the exit code.
-    private static func serveAsWorker(_ arguments: [String]) -> Int32 {
+    /// A worker process of `sluice run --isolation process`: serves the handler its setup names,
+    /// and returns the exit code.
+    private static func serveAsWorker(_ handlers: HandlerRegistry) -> Int32 {
         do {
-            guard let command = try SluiceCommand.parseAsRoot(arguments) as? RunCommand else {
-                throw CommandFailure.usage("a worker process runs the arguments of 'sluice run', got \(arguments)")
-            }
-            try command.serveAsWorker()
+            try WorkerCommand.serve(registry: handlers)
             return 0
         } catch let error as CommandFailure {
             FileHandle.standardError.write(Data("sluice worker: \(error.message)\n".utf8))
@@ -80,6 +82,8 @@ public struct SluiceApp: Sendable {
     }
 
     private static func run(_ arguments: [String]) async -> Int32 {
+        // Whatever a command fails with may quote a value it was given: mask the secrets among them.
+        let redactor = SluiceApp.redactor
         do {
             var command = try SluiceCommand.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -89,11 +93,11 @@ public struct SluiceApp: Sendable {
             }
             return 0
         } catch let error as CommandFailure {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(redactor.redact(error.message))\n".utf8))
             return error.exitCode
         } catch {
             let code = SluiceCommand.exitCode(for: error).rawValue
-            let message = SluiceCommand.fullMessage(for: error)
+            let message = redactor.redact(SluiceCommand.fullMessage(for: error))
             if !message.isEmpty {
                 let stream = code == 0 ? FileHandle.standardOutput : FileHandle.standardError
                 stream.write(Data((message + "\n").utf8))
@@ -123,10 +127,20 @@ struct SluiceCommand: AsyncParsableCommand {
             Every option can also be set with an environment variable named SLUICE_ and the option's \
             name in capitals (--max-in-flight: SLUICE_MAX_IN_FLIGHT). List options take several \
             values separated by commas (SLUICE_TOPIC) or, for key=value options, semicolons \
-            (SLUICE_HANDLER_OPTION, SLUICE_KAFKA_PROPERTY). A flag on the command line wins.
+            (SLUICE_HANDLER_OPTION, SLUICE_KAFKA_PROPERTY; write \\; for a semicolon inside a value). \
+            One variable per key passes a value unchanged: SLUICE_X_SASL_PASSWORD sets -X \
+            sasl.password, SLUICE_HANDLER_OPTION_API_KEY sets --handler-option api-key. A flag on the \
+            command line wins.
+
+            Secrets (sensitive librdkafka properties such as sasl.password, and handler options named \
+            like password, secret, token or *key) are shown as *** in logs and messages, and never \
+            reach the worker processes of --isolation process.
 
             Exit codes: 0 done or stopped on request; 1 stopped on an error; 64 usage error.
             """,
-        subcommands: [RunCommand.self, DevBrokerCommand.self, ProduceCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [
+            RunCommand.self, DevBrokerCommand.self, ProduceCommand.self, DemoCommand.self, BenchCommand.self,
+            WorkerCommand.self,
+        ]
     )
 }

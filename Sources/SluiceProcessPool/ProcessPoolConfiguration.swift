@@ -42,6 +42,30 @@ public struct ProcessPoolConfiguration: Sendable {
     /// Default: `[:]`.
     public var environment: [String: String]
 
+    /// Variables of this process's environment that the workers do not inherit: those whose names start with
+    /// one of these prefixes. ``environment`` is applied after, so a variable set there reaches the workers
+    /// whatever its name.
+    ///
+    /// A worker's environment is readable by its user (`/proc/PID/environ`) and inherited by what its jobs
+    /// start: keep configuration and credentials the jobs do not need out of it, e.g. `["MYAPP_"]`.
+    /// Default: `[]` (the workers inherit the whole environment).
+    public var withheldEnvironmentPrefixes: [String]
+
+    /// The largest result a worker may send back for one task, in bytes: its output, or the error it threw.
+    ///
+    /// A worker whose reply would be larger is killed as soon as the pool reads the reply's length, before
+    /// any of it is buffered, and the task fails with ``ProcessPoolError/Code/protocolViolation`` naming the
+    /// limit; a fresh worker takes its place. This bounds what a misbehaving job can make the pool's process
+    /// allocate. Errors a job throws are cut to fit by the worker (type name and description).
+    /// Default: 64 MiB; at most 1 GiB.
+    public var maximumResultBytes: Int {
+        didSet {
+            precondition(
+                (1...Frame.maximumLength - Frame.replyOverhead).contains(self.maximumResultBytes),
+                "maximumResultBytes must be between 1 and \(Frame.maximumLength - Frame.replyOverhead), got \(self.maximumResultBytes)")
+        }
+    }
+
     /// The number of worker processes.
     ///
     /// Default: the number of online processors.
@@ -124,6 +148,8 @@ public struct ProcessPoolConfiguration: Sendable {
         self.executable = executable
         self.arguments = arguments
         self.environment = [:]
+        self.withheldEnvironmentPrefixes = []
+        self.maximumResultBytes = 64 << 20
         self.workers = max(1, workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         self.tasksInFlightPerWorker = 2
         self.maxTasksPerWorker = nil

@@ -5,6 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An error from a ``ProcessPoolExecutor`` or a worker process: a job that crashed its worker, ran past its
 /// deadline, threw, or whose values could not cross the process boundary.
 ///
@@ -46,7 +54,8 @@ public struct ProcessPoolError: Error, CustomStringConvertible {
         private let value: Value
 
         /// The worker was killed by a signal while running the job: a Swift trap (`SIGILL`/`SIGTRAP`), a bad
-        /// memory access (`SIGSEGV`), an abort, or someone's `kill`. See ``ProcessPoolError/signal``.
+        /// memory access (`SIGSEGV`), an abort, or someone's `kill`. See ``ProcessPoolError/signal``, and
+        /// ``ProcessPoolError/isExternalStop`` to tell a stop from outside from a crash of the job.
         public static let workerCrashed = Code(value: .workerCrashed)
 
         /// The worker exited (`exit(_:)`) while running the job, or before it started serving.
@@ -197,6 +206,42 @@ public struct ProcessPoolError: Error, CustomStringConvertible {
     public var description: String {
         "ProcessPoolError.\(self.code): \(self.message)"
     }
+
+    /// Whether the worker was stopped from outside rather than by its job: it was killed by a signal that the
+    /// pool did not send and that a crash does not raise.
+    ///
+    /// `true` only for ``Code/workerCrashed`` with ``signal`` one of ``externalStopSignals``: `SIGHUP`,
+    /// `SIGINT`, `SIGQUIT`, `SIGTERM` (what a terminal, `kill`, systemd or Kubernetes send to stop a
+    /// process) and `SIGKILL` (`kill -9`, a service manager's final kill, or the kernel's OOM killer).
+    /// The pool's own kills never count: a timeout is ``Code/timedOut``, a kill at shutdown
+    /// ``Code/shutDown``, a kill for garbage on the wire ``Code/protocolViolation``. Traps and faults
+    /// (`SIGILL`, `SIGTRAP`, `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE`), a job's own `SIGPIPE`, `SIGALRM`,
+    /// `SIGXCPU` or user signals, and exits are the job's doing: `false`.
+    ///
+    /// Workers ignore `SIGHUP`, `SIGINT` and `SIGTERM` (the pool's process stops them itself), so those
+    /// three reach a job only if it restored their default action. `SIGKILL` cannot be told apart from
+    /// the OOM killer's: a job that makes its worker run out of memory is reported as stopped from
+    /// outside, so a caller that retries such tasks rather than failing them retries it, which is the
+    /// safe side (it is never counted as done); bound its memory with
+    /// ``ProcessPoolConfiguration/maxMemoryBytes`` to recycle it before the kernel steps in.
+    ///
+    /// ```swift
+    /// catch let error as ProcessPoolError where error.isExternalStop {
+    ///     requeue(task)          // not the task's fault: someone is stopping the service
+    /// }
+    /// ```
+    public var isExternalStop: Bool {
+        guard self.code == .workerCrashed, let signal = self.signal else { return false }
+        return Self.externalStopSignals.contains(signal)
+    }
+
+    /// The signals ``isExternalStop`` counts as a stop from outside: `SIGHUP`, `SIGINT`, `SIGQUIT`, `SIGTERM`
+    /// and `SIGKILL`.
+    ///
+    /// ```swift
+    /// #expect(ProcessPoolError.externalStopSignals.contains(SIGTERM))
+    /// ```
+    public static let externalStopSignals: Set<Int32> = [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGKILL]
 
     /// The conventional name of `signal`, e.g. `"SIGILL"`, or `"signal 42"` for one without a name here.
     ///

@@ -107,7 +107,9 @@ public final class ProcessPoolExecutor: Sendable {
                     "The worker executable \(configuration.executable) cannot be run: \(Posix.describe(errno: errno))"
             )
         }
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.filter { variable in
+            !configuration.withheldEnvironmentPrefixes.contains { variable.key.hasPrefix($0) }
+        }
         environment.merge(configuration.environment) { $1 }
         // The value is this process's pid: the worker asks to be killed when it dies (Linux).
         environment[ProcessPoolWorker.environmentVariable] = "\(getpid())"

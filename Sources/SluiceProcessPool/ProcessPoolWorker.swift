@@ -118,6 +118,9 @@ public enum ProcessPoolWorker {
         Posix.dieWithSpawningThread()
         // Nor should processes the jobs start take themselves for workers.
         unsetenv(self.environmentVariable)
+        // SIGHUP, SIGINT and SIGTERM sent to every process of a service are meant for the pool's process: it
+        // drains and then stops this worker itself (closing its input, SIGKILL after the grace period).
+        Posix.ignoreStopSignals()
 
         let names = jobs.keys.sorted().joined(separator: ", ")
         guard Posix.writeAll(output, Frame.hello(version: Frame.protocolVersion, pid: getpid()).encoded) else { return }
@@ -154,16 +157,19 @@ public enum ProcessPoolWorker {
 
     private static func run(id: UInt64, name: String, payload: [UInt8], jobs: [String: Job], names: String) -> Frame {
         guard let job = jobs[name] else {
-            return .notFound(
-                id: id,
-                description:
-                    "Job '\(name)' is not registered in worker \(getpid()) (\(ProcessPoolConfiguration.currentExecutablePath)); it serves: \(names.isEmpty ? "no jobs" : names)"
-            )
+            let description =
+                "Job '\(name)' is not registered in worker \(getpid()) (\(ProcessPoolConfiguration.currentExecutablePath)); it serves: \(names.isEmpty ? "no jobs" : names)"
+            return .notFound(id: id, description: Frame.truncated(description, toBytes: Frame.maximumErrorDescriptionBytes))
         }
         do {
             return .success(id: id, payload: try job(payload))
         } catch {
-            return .thrown(id: id, type: String(reflecting: type(of: error)), description: String(describing: error))
+            // Cut to fit the pool's bound on replies (ProcessPoolConfiguration.maximumResultBytes plus the overhead).
+            return .thrown(
+                id: id,
+                type: Frame.truncated(String(reflecting: type(of: error)), toBytes: Frame.maximumErrorTypeBytes),
+                description: Frame.truncated(String(describing: error), toBytes: Frame.maximumErrorDescriptionBytes)
+            )
         }
     }
 }

@@ -39,13 +39,16 @@ extension ProcessTests {
         @Test func jsonReportsEveryChosenScenarioWithEveryMessageHandledOnce() async throws {
             let (code, process) = try await SluiceProcess.run(
                 ["bench", "--json", "--scenarios", "raw,noop-unordered,spin-10us-2w", "--messages", "3000",
-                 "--seconds", "0.05"],
+                 "--seconds", "0.05", "-X", "ssl.key.password=B3nchS3cr3t"],
                 within: .seconds(240))
             #expect(code == 0, "\(process.transcript)")
             let json = process.stdout.joined(separator: "\n")
             let report = try JSONDecoder().decode(Report.self, from: Data(json.utf8))
 
             #expect(report.command.hasPrefix("sluice bench --json"))
+            // A secret -X property reaches the scenario processes in their environment, and shows nowhere.
+            #expect(report.command.hasSuffix("-X ssl.key.password=***"), "\(report.command)")
+            #expect(!(process.stdout + process.stderr).joined().contains("B3nchS3cr3t"))
             #expect(report.smallMessages == 3_000)
             #expect(report.smallPartitions >= 16)
             #expect(report.ceilingMessagesPerSecond != nil)

@@ -41,6 +41,53 @@ struct EnvironmentDefaultsTests {
         ])
     }
 
+    @Test func aSemicolonInAValueIsEscapedWithABackslash() {
+        let arguments = EnvironmentDefaults.apply(
+            to: ["run"],
+            environment: [
+                "SLUICE_KAFKA_PROPERTY": #"sasl.password=S3cr3t\;x\\y\z;acks=all; "#,
+                "SLUICE_HANDLER_OPTION": #"api-key=a\;b"#,
+            ])
+        #expect(pairs(arguments.dropFirst()) == [
+            ["--handler-option", "api-key=a;b"],
+            ["--kafka-property", "acks=all"], ["--kafka-property", #"sasl.password=S3cr3t;x\y\z"#],
+        ])
+        #expect(EnvironmentDefaults.splitKeyValueList(#"a=1\"#) == [#"a=1\"#], "a trailing backslash stays")
+    }
+
+    @Test func oneVariablePerKeyPassesItsValueUnchangedAndWinsOverTheList() {
+        let arguments = EnvironmentDefaults.apply(
+            to: ["run"],
+            environment: [
+                "SLUICE_KAFKA_PROPERTY": "sasl.password=old;acks=1",
+                "SLUICE_X_SASL_PASSWORD": #" S3cr3t;x=\; "#,
+                "SLUICE_HANDLER_OPTION_API_KEY": "k;=1",
+            ])
+        let properties = arguments.indices.filter { arguments[$0] == "--kafka-property" }.map { arguments[$0 + 1] }
+        // The per-key value comes last, so it wins (the last of repeated keys does).
+        #expect(properties == ["sasl.password=old", "acks=1", #"sasl.password= S3cr3t;x=\; "#])
+        #expect(pairs(arguments.dropFirst()).contains(["--handler-option", "api-key=k;=1"]))
+        #expect(EnvironmentDefaults.perKeyVariable(option: "kafka-property", key: "sasl.password") == "SLUICE_X_SASL_PASSWORD")
+        #expect(EnvironmentDefaults.perKeyVariable(option: "handler-option", key: "api-key") == "SLUICE_HANDLER_OPTION_API_KEY")
+    }
+
+    @Test func theSameKeyOnTheCommandLineWinsOverItsVariable() {
+        let environment = ["SLUICE_X_SASL_PASSWORD": "env", "SLUICE_X_ACKS": "1", "SLUICE_HANDLER_OPTION_MICROS": "5"]
+        for commandLine in [
+            ["-X", "sasl.password=flag"], ["-Xsasl.password=flag"], ["--kafka-property", "sasl.password=flag"],
+            ["--kafka-property=sasl.password=flag"],
+        ] {
+            let arguments = EnvironmentDefaults.apply(
+                to: ["run"] + commandLine + ["--handler-option", "micros=9"], environment: environment)
+            #expect(!arguments.contains("sasl.password=env"), "\(commandLine)")
+            #expect(arguments.contains("acks=1"), "another key still comes from its variable")
+            #expect(!arguments.contains("micros=5"))
+        }
+        // produce reads SLUICE_X_* too, but has no handler options.
+        let produce = EnvironmentDefaults.apply(to: ["produce"], environment: environment)
+        #expect(produce.contains("sasl.password=env") && !produce.contains("micros=5"), "\(produce)")
+    }
+
     @Test(arguments: [("1", true), ("true", true), ("YES", true), ("0", false), ("no", false)])
     func flagsAreSetByTruthyValues(value: String, isSet: Bool) {
         let arguments = EnvironmentDefaults.apply(to: ["produce"], environment: ["SLUICE_JSON": value])

@@ -45,6 +45,20 @@ extension ProcessTests {
             #expect(message.contains("No such configuration property: \"foo.bar\""), "\(process.transcript)")
         }
 
+        /// A `;` inside a secret given in a list variable cuts it: the usage error shows neither part,
+        /// and names the ways to pass it whole.
+        @Test func aSecretCutByASemicolonIsNotEchoed() async throws {
+            let process = try SluiceProcess(
+                Self.run + ["--handler", "noop"], environment: ["SLUICE_KAFKA_PROPERTY": "sasl.password=S3cr3t;T41l"])
+            defer { process.terminate() }
+            let code = try await process.exitCode(within: .seconds(30))
+            #expect(code == 64, "\(process.transcript)")
+            let message = process.stderr.joined(separator: "\n")
+            #expect(!message.contains("S3cr3t") && !message.contains("T41l"), "\(message)")
+            #expect(message.contains("the item after sasl.password is not of the form key=value"), "\(message)")
+            #expect(message.contains(#"'\;'"#) && message.contains("SLUICE_X_SASL_PASSWORD"), "\(message)")
+        }
+
         @Test func badHandlerOptionValueNamesTheOption() async throws {
             let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin", "--handler-option", "micros=fast"])
             #expect(code == 64)
@@ -58,6 +72,7 @@ extension ProcessTests {
             ["run", "--brokers", "127.0.0.1:1", "--handler", "noop"],
             ["produce", "--brokers", "127.0.0.1:1", "--topic", "t", "-X", "foo.bar=1"],
             ["frobnicate"],
+            ["worker", "--group", "g", "--handler", "noop"],
         ])
         func inProcessRunReturnsTheUsageExitCode(arguments: [String]) async {
             let code = await SluiceApp(handlers: .builtIn).run(arguments: arguments)

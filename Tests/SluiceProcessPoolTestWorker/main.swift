@@ -52,6 +52,17 @@ let jobs: [String: ProcessPoolWorker.Job] = [
         retained.withLock { $0.append(block) }
         return Int(getpid())
     },
+    // Misbehaves: writes the start of a reply claiming `bytes` bytes straight to the result socket (fd 4),
+    // then hangs without sending them.
+    "announce-reply": ProcessPoolWorker.codableJob { (bytes: Int) -> Int in
+        var header = (0..<4).map { UInt8(truncatingIfNeeded: UInt32(bytes) >> (8 * $0)) } + [11]
+        _ = header.withUnsafeMutableBytes { write(4, $0.baseAddress, $0.count) }
+        while true { sleep(60) }
+    },
+    // The value of an environment variable in the worker, or nil.
+    "getenv": ProcessPoolWorker.codableJob { (name: String) -> String? in
+        getenv(name).map { String(cString: $0) }
+    },
     // Prints to stdout and stderr, which the pool leaves to the jobs.
     "print": { bytes in
         print("job output on stdout: \(bytes.count) bytes")

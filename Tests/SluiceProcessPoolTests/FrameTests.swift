@@ -51,4 +51,17 @@ import Testing
             }
         }
     }
+
+    @Test func aFrameLongerThanTheLimitIsCorruptAsSoonAsItsLengthArrives() {
+        let header = Frame.success(id: 1, payload: [UInt8](repeating: 0, count: 100)).encoded.prefix(4)
+        #expect(Frame.decode(from: Array(header), at: 0, maximumLength: 109) == .incomplete)
+        #expect(Frame.decode(from: Array(header), at: 0, maximumLength: 108) == .corrupt("a frame of 109 bytes, more than the 108 allowed"))
+    }
+
+    @Test func truncatedTextKeepsWholeCharactersAndSaysHowMuchWasCut() {
+        #expect(Frame.truncated("short", toBytes: 10) == "short")
+        let cut = Frame.truncated(String(repeating: "ä", count: 50), toBytes: 40)
+        #expect(cut.utf8.count <= 40)
+        #expect(cut == String(repeating: "ä", count: 9) + " … (100 bytes, cut)")
+    }
 }

@@ -39,8 +39,14 @@ public struct ProcessIsolation: Sendable {
     public static let job = "sluice.handle"
 
     /// Creates the isolation.
+    ///
+    /// A worker's answer is only an outcome (success, or the handler's error type and description, which
+    /// the worker cuts to a few KiB), so the pool's ``ProcessPoolConfiguration/maximumResultBytes`` is
+    /// lowered to what such an answer can be: a worker that sends more is killed before the consumer
+    /// buffers it, and its message fails.
     public init(pool: ProcessPoolConfiguration) {
         self.pool = pool
+        self.pool.maximumResultBytes = min(pool.maximumResultBytes, WireMessage.maximumOutcomeBytes)
     }
 
     /// In a worker process: runs `handler` on each message the pool sends, until the pool closes
@@ -56,7 +62,8 @@ public struct ProcessIsolation: Sendable {
                     return WireMessage.encode(.success)
                 } catch {
                     return WireMessage.encode(.failure(
-                        type: String(reflecting: type(of: error)), description: "\(error)",
+                        type: WireMessage.truncated(String(reflecting: type(of: error)), toBytes: WireMessage.maximumTypeBytes),
+                        description: WireMessage.truncated("\(error)", toBytes: WireMessage.maximumDescriptionBytes),
                         nonRetryable: error is any NonRetryableError))
                 }
             }

@@ -20,6 +20,28 @@ enum WireMessage {
         case failure(type: String, description: String, nonRetryable: Bool)
     }
 
+    /// The longest error type name a worker sends back (longer ones are cut).
+    static let maximumTypeBytes = 1 << 10
+
+    /// The longest error description a worker sends back (longer ones are cut): enough for any
+    /// sensible message, and it becomes the dead-letter header `sluice-error`.
+    static let maximumDescriptionBytes = 16 << 10
+
+    /// The largest encoded ``Outcome``: tag, two lengths, type and description.
+    static let maximumOutcomeBytes = 1 + 8 + maximumTypeBytes + 8 + maximumDescriptionBytes
+
+    /// `text` cut to at most `limit` bytes of UTF-8 on a character boundary, saying how much was cut.
+    static func truncated(_ text: String, toBytes limit: Int) -> String {
+        let utf8 = text.utf8
+        guard utf8.count > limit else { return text }
+        let note = " … (\(utf8.count) bytes, cut)"
+        var end = utf8.index(utf8.startIndex, offsetBy: max(0, limit - note.utf8.count))
+        while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 {  // not inside a character
+            end = utf8.index(before: end)
+        }
+        return String(decoding: utf8[..<end], as: UTF8.self) + note
+    }
+
     /// A malformed payload: the two sides are not the same build.
     struct DecodingError: Error, CustomStringConvertible {
         var description: String

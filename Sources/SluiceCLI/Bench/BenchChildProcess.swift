@@ -17,6 +17,10 @@ internal import Darwin
 /// Starts this executable as `… bench --scenario-spec JSON` for one scenario and reads the
 /// result line it prints. Its standard error goes to ours.
 struct BenchChildProcess: Sendable {
+    /// The variable carrying a scenario process's spec: its private environment, not its command
+    /// line, which every local user can read (the spec holds the `-X` properties).
+    static let specVariable = "SLUICE_BENCH_SCENARIO_SPEC"
+
     /// The prefix of the one stdout line carrying a scenario process's result.
     static let resultPrefix = "sluice-bench-result: "
 
@@ -33,8 +37,9 @@ struct BenchChildProcess: Sendable {
             encoder.outputFormatting = .sortedKeys
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["bench", "--scenario-spec", String(decoding: try encoder.encode(spec), as: UTF8.self)]
+            process.arguments = ["bench", "--scenario-process"]
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SLUICE_") }
+                .merging([Self.specVariable: String(decoding: try encoder.encode(spec), as: UTF8.self)]) { $1 }
             let stdout = Pipe()
             process.standardOutput = stdout
             process.standardInput = FileHandle.nullDevice

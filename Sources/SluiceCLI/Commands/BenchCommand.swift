@@ -57,9 +57,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace | debug | info | notice | warning | error | critical.")
     var logLevel: String = "error"
 
-    /// Set by `sluice bench` itself when it starts a scenario process.
-    @Option(name: .customLong("scenario-spec"), help: .hidden)
-    var scenarioSpec: String?
+    /// Set by `sluice bench` itself when it starts a scenario process, whose spec (Kafka
+    /// properties included) is in ``BenchChildProcess/specVariable``, not on its command line.
+    @Flag(name: .customLong("scenario-process"), help: .hidden)
+    var isScenarioProcess = false
 
     var sizes: BenchScenario.Sizes {
         BenchScenario.Sizes(messages: messages, seconds: seconds, largeMessages: largeMessages, idleSeconds: idleSeconds)
@@ -94,12 +95,15 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "sluice.bench") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
-        if let scenarioSpec {
-            try await runScenarioProcess(spec: scenarioSpec, logger: logger)
+        if isScenarioProcess {
+            guard let spec = getenv(BenchChildProcess.specVariable).map({ String(cString: $0) }) else {
+                throw CommandFailure.usage("--scenario-process needs \(BenchChildProcess.specVariable), which sluice bench sets")
+            }
+            unsetenv(BenchChildProcess.specVariable)
+            try await runScenarioProcess(spec: spec)
             return
         }
+        let logger = OutputOptions.makeLogger(label: "sluice.bench", level: logLevel, redactor: SluiceApp.redactor)
         let properties = try kafka.parsed()
         do {
             try KafkaConsumerConfiguration(groupID: "check", properties: properties).validate()
@@ -108,7 +112,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let runner = BenchRunner(
             scenarios: try selectedScenarios(), sizes: sizes, kafkaProperties: properties, timeoutSeconds: timeout,
-            command: (["sluice"] + CommandLine.arguments.dropFirst()).joined(separator: " "), logger: logger,
+            command: SluiceApp.redactor.redact((["sluice"] + CommandLine.arguments.dropFirst()).joined(separator: " ")),
+            logger: logger,
             progress: { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) })
         let report = try await runner.run()
         if json {
@@ -125,13 +130,15 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// The scenario process: run one scenario and print its result line.
-    private func runScenarioProcess(spec json: String, logger: Logger) async throws {
+    private func runScenarioProcess(spec json: String) async throws {
         let spec: BenchScenarioRunner.Spec
         do {
             spec = try JSONDecoder().decode(BenchScenarioRunner.Spec.self, from: Data(json.utf8))
         } catch {
-            throw CommandFailure.usage("--scenario-spec is not a scenario: \(error)")
+            throw CommandFailure.usage("\(BenchChildProcess.specVariable) is not a scenario (\(type(of: error)))")
         }
+        let logger = OutputOptions.makeLogger(
+            label: "sluice.bench", level: logLevel, redactor: SecretRedactor(kafkaProperties: spec.kafkaProperties))
         let result = await BenchScenarioRunner(spec: spec, logger: logger).run()
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys

@@ -81,8 +81,13 @@ struct RunCommand: AsyncParsableCommand {
             case (.sync(let handler), .thread):
                 return try SluiceConsumer(configuration: configuration, handler: handler, logger: logger)
             case (.sync, .process):
-                // The workers are this executable with the same arguments: they build the same handler.
-                let isolation = options.isolation.processIsolation(arguments: SluiceApp.arguments)
+                // The workers are this executable in worker mode: they build the same handler from its
+                // name and options, and get nothing of Kafka's.
+                let setup = WorkerSetup(
+                    handler: options.handler, options: try HandlerOptions(parsing: options.handlerOptions).values,
+                    outputTopic: options.outputTopic, logLevel: options.output.logLevel)
+                let isolation = try options.isolation.processIsolation(
+                    setup: setup, group: options.group, environment: ProcessInfo.processInfo.environment)
                 return try SluiceConsumer(configuration: configuration, isolation: isolation, logger: logger)
             case (.async(let handler), .thread):
                 return try SluiceConsumer(configuration: configuration, asyncHandler: handler, logger: logger)
@@ -102,22 +107,5 @@ struct RunCommand: AsyncParsableCommand {
             // Any other error of an application's factory: its options cannot make a handler.
             throw CommandFailure.usage("handler '\(options.handler)': \(error)")
         }
-    }
-}
-
-extension RunCommand {
-    /// Worker mode (`--isolation process`): this process was started by the consumer's process
-    /// pool with the consumer's arguments. Builds the same handler and serves messages until the
-    /// pool closes the connection.
-    func serveAsWorker() throws {
-        let logger = options.output.makeLogger(label: "sluice.worker")
-        let brokers = options.brokers?.split(separator: ",").map(String.init) ?? []
-        let setup = HandlerSetup(
-            options: try HandlerOptions(parsing: options.handlerOptions), brokers: brokers,
-            outputTopic: options.outputTopic, kafkaProperties: try options.kafka.parsed(), logger: logger)
-        guard case .sync(let handler) = try SluiceApp.current.handlers.make(options.handler, setup: setup).kind else {
-            throw CommandFailure.usage("handler '\(options.handler)' is asynchronous: --isolation process runs synchronous handlers only")
-        }
-        try ProcessIsolation.serve(handler, logger: logger)
     }
 }

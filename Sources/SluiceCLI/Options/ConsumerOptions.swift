@@ -35,7 +35,7 @@ struct ConsumerOptions: ParsableArguments {
     @Option(help: "unordered | key | partition. (env: SLUICE_ORDERING)")
     var ordering: OrderingMode = .key
 
-    @Option(name: .customLong("handler-option"), help: "key=value given to the handler; repeatable. (env: SLUICE_HANDLER_OPTION, ';'-separated)")
+    @Option(name: .customLong("handler-option"), help: "key=value given to the handler; repeatable. Values of keys like *password*, *secret*, *token*, *key are shown as ***. (env: SLUICE_HANDLER_OPTION, ';'-separated, \\; inside a value; or one per variable: SLUICE_HANDLER_OPTION_API_KEY for api-key)")
     var handlerOptions: [String] = []
 
     @OptionGroup var kafka: KafkaPropertyOptions
@@ -112,10 +112,21 @@ struct OutputOptions: ParsableArguments {
         }
     }
 
-    /// A logger at the chosen level, writing to standard error.
+    /// A logger at the chosen level, writing to standard error, that masks the command line's
+    /// secrets (``SluiceApp/redactor``).
     func makeLogger(label: String = "sluice") -> Logger {
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        Self.makeLogger(label: label, level: logLevel, redactor: SluiceApp.redactor)
+    }
+
+    /// A logger at `level` (`info` if it is not a level), writing to standard error, that masks what
+    /// `redactor` holds in every message and metadata value.
+    static func makeLogger(label: String, level: String, redactor: SecretRedactor) -> Logger {
+        var logger = Logger(label: label) { label -> any LogHandler in
+            let stream = StreamLogHandler.standardError(label: label)
+            guard !redactor.isEmpty else { return stream }
+            return RedactingLogHandler(wrapping: stream, redactor: redactor)
+        }
+        logger.logLevel = Logger.Level(rawValue: level) ?? .info
         return logger
     }
 }

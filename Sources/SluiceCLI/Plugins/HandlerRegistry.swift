@@ -29,15 +29,24 @@ public struct RegisteredHandler: Sendable {
 }
 
 /// What a handler factory gets: its options and the means to reach Kafka.
-public struct HandlerSetup: Sendable {
+///
+/// In the worker processes of `--isolation process` a factory gets the handler's options and
+/// `--output-topic` only: ``brokers`` and ``kafkaProperties`` are empty there, so that Kafka
+/// credentials never reach processes that run handler code (see ``isWorkerProcess``).
+///
+/// Its description shows secret values (sensitive `-X` properties, secret handler options) as `***`.
+public struct HandlerSetup: Sendable, CustomStringConvertible, CustomReflectable {
     /// The `--handler-option key=value` settings.
     public var options: HandlerOptions
-    /// The brokers the consumer reads from.
+    /// The brokers the consumer reads from; empty in a worker process.
     public var brokers: [String]
     /// `--output-topic`, for handlers that write.
     public var outputTopic: String?
-    /// `-X` properties, for producers the handler creates.
+    /// `-X` properties, for producers the handler creates; empty in a worker process.
     public var kafkaProperties: [String: String]
+    /// Whether the factory runs in a worker process of `--isolation process` (where ``brokers``
+    /// and ``kafkaProperties`` are empty) rather than in the consumer.
+    public var isWorkerProcess: Bool = false
     /// The runner's logger.
     public var logger: Logger
 
@@ -51,6 +60,24 @@ public struct HandlerSetup: Sendable {
         self.outputTopic = outputTopic
         self.kafkaProperties = kafkaProperties
         self.logger = logger
+    }
+
+    /// The setup with sensitive `-X` properties and secret handler options shown as `***`.
+    public var description: String {
+        let properties = KafkaConfiguration.redacted(kafkaProperties).sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        return "HandlerSetup(options: \(options), brokers: \(brokers), outputTopic: \(outputTopic ?? "nil"), "
+            + "kafkaProperties: [\(properties)], isWorkerProcess: \(isWorkerProcess))"
+    }
+
+    /// The same, for `dump(_:)` and debuggers.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "options": options, "brokers": brokers, "outputTopic": outputTopic as Any,
+                "kafkaProperties": KafkaConfiguration.redacted(kafkaProperties), "isWorkerProcess": isWorkerProcess,
+            ])
     }
 
     /// `--output-topic`, or an error that names the handler needing it.

@@ -8,6 +8,7 @@
 internal import Foundation
 internal import Logging
 internal import Sluice
+internal import Synchronization
 internal import UnixSignals
 
 #if canImport(Glibc)
@@ -27,10 +28,19 @@ struct ConsumerSupervisor {
     var logger: Logger
 
     /// Runs until the consumer returns; returns its last statistics and how long it ran.
+    ///
+    /// The metrics and health endpoint, when there is one, listens before the consumer starts: an
+    /// address that cannot be bound fails the run at once (``CommandFailure``, exit 1), before the
+    /// consumer joins its group.
     func run() async throws -> (SluiceStatistics, Duration) {
         let started = ContinuousClock.now
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         try await withThrowingTaskGroup(of: Void.self) { group in
+            // The consumer's task ends first (the others loop until cancelled).
+            defer { group.cancelAll() }
+            if let server {
+                try await Self.startListening(server, in: &group, consumer: consumer, logger: logger)
+            }
             group.addTask { try await consumer.run() }
             group.addTask { [consumer, logger] in
                 var received = 0
@@ -46,25 +56,52 @@ struct ConsumerSupervisor {
                 }
             }
             group.addTask { try await watch() }
-            if let server {
-                group.addTask {
-                    do {
-                        try await server.run()
-                    } catch {
-                        // Without its probes an orchestrator would restart it: stop instead.
-                        logger.error("metrics and health endpoint \(server.host):\(server.port) failed: \(error)")
-                        consumer.stop()
-                        throw error
-                    }
-                }
-            }
-            // The consumer's task ends first (the others loop until cancelled).
-            defer { group.cancelAll() }
             try await group.next()
         }
         let elapsed = started.duration(to: .now)
         finishStatusLine()
         return (consumer.statistics, elapsed)
+    }
+
+    /// Starts `server` in `group` and returns once it listens.
+    /// - Throws: ``CommandFailure`` naming the address when the server fails before it listens.
+    private static func startListening(
+        _ server: ObservabilityServer, in group: inout ThrowingTaskGroup<Void, any Error>, consumer: SluiceConsumer,
+        logger: Logger
+    ) async throws {
+        var server = server
+        let (listening, listened) = AsyncStream<Void>.makeStream()
+        let hasListened = Flag()
+        let onListening = server.onListening
+        server.onListening = { port in
+            hasListened.set()
+            listened.yield()
+            await onListening(port)
+        }
+        group.addTask { [server] in
+            do {
+                try await server.run()
+            } catch {
+                listened.finish()
+                // Before it listened, startListening reports it. After: without its probes an
+                // orchestrator would restart the consumer, so stop instead.
+                if hasListened.isSet {
+                    logger.error("metrics and health endpoint \(server.host):\(server.port) failed: \(error)")
+                    consumer.stop()
+                }
+                throw error
+            }
+        }
+        var iterator = listening.makeAsyncIterator()
+        guard await iterator.next() != nil else {
+            do {
+                try await group.next()
+            } catch {
+                throw CommandFailure.runtime(
+                    "cannot serve metrics and health on \(server.host):\(server.port) (--metrics-port, --metrics-host): \(error)")
+            }
+            throw CommandFailure.runtime("the metrics and health endpoint on \(server.host):\(server.port) stopped before it listened")
+        }
     }
 
     private var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
@@ -97,5 +134,16 @@ struct ConsumerSupervisor {
 
     private func finishStatusLine() {
         if isTerminal, statusInterval > .zero { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// A Boolean set once, shared between tasks.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+
+    var isSet: Bool { value.withLock { $0 } }
+
+    func set() {
+        value.withLock { $0 = true }
     }
 }

@@ -27,8 +27,19 @@ enum Frame: Equatable {
     /// Bumped whenever the format changes, so that a worker binary of another version is refused.
     static let protocolVersion: UInt32 = 1
 
-    /// Larger frames are refused as corrupt (1 GiB).
+    /// Larger frames are refused as corrupt (1 GiB): the bound of what the pool sends. What workers send is
+    /// bounded much lower, by ``ProcessPoolConfiguration/maximumResultBytes`` plus ``replyOverhead``.
     static let maximumLength = 1 << 30
+
+    /// What a reply frame may add to a result: its header and identifier, or a thrown error's type name and
+    /// description (which the worker cuts to ``maximumErrorTypeBytes`` and ``maximumErrorDescriptionBytes``).
+    static let replyOverhead = 64 << 10
+
+    /// The longest error type name a worker sends back; longer ones are cut.
+    static let maximumErrorTypeBytes = 1 << 10
+
+    /// The longest error description a worker sends back; longer ones are cut.
+    static let maximumErrorDescriptionBytes = 60 << 10
 
     private enum Kind: UInt8 {
         case run = 1
@@ -92,11 +103,15 @@ enum Frame: Equatable {
         case corrupt(String)
     }
 
-    /// Decodes the frame that starts at `start` in `buffer`.
-    static func decode(from buffer: [UInt8], at start: Int) -> Decoded {
+    /// Decodes the frame that starts at `start` in `buffer`. A frame longer than `maximumLength` is corrupt as
+    /// soon as its length is there, before the rest of it arrives.
+    static func decode(from buffer: [UInt8], at start: Int, maximumLength: Int = Self.maximumLength) -> Decoded {
         guard buffer.count - start >= 4 else { return .incomplete }
         let length = Int(self.read(UInt32.self, buffer, start))
-        guard length >= 1, length <= self.maximumLength else { return .corrupt("a frame of \(length) bytes") }
+        guard length >= 1 else { return .corrupt("an empty frame") }
+        guard length <= maximumLength else {
+            return .corrupt("a frame of \(length) bytes, more than the \(maximumLength) allowed")
+        }
         let end = start + 4 + length
         guard buffer.count >= end else { return .incomplete }
         var cursor = start + 5
@@ -142,6 +157,19 @@ enum Frame: Equatable {
             )
         }
         return .frame(frame, next: end)
+    }
+
+    /// `text` cut to at most `limit` bytes of UTF-8 (on a character boundary), saying how much was cut.
+    static func truncated(_ text: String, toBytes limit: Int) -> String {
+        let utf8 = text.utf8
+        guard utf8.count > limit else { return text }
+        let note = " … (\(utf8.count) bytes, cut)"
+        var end = utf8.index(utf8.startIndex, offsetBy: max(0, limit - note.utf8.count))
+        // Back off to the start of a character: a continuation byte is 0b10xxxxxx.
+        while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 {
+            end = utf8.index(before: end)
+        }
+        return String(decoding: utf8[..<end], as: UTF8.self) + note
     }
 
     private static func append<Integer: FixedWidthInteger>(_ value: Integer, to buffer: inout [UInt8]) {

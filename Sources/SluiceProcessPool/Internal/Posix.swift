@@ -77,6 +77,24 @@ enum Posix {
         #endif
     }
 
+    /// The signals that ask a whole service to stop: workers ignore them, and the pool stops them itself.
+    static let stopSignals: [Int32] = [SIGHUP, SIGINT, SIGTERM]
+
+    /// Ignores ``stopSignals`` in this process (a worker), then unblocks them on the calling thread (the spawner
+    /// started the worker with them blocked). Ignoring, rather than catching, means no system call of a job is
+    /// ever interrupted by one (`EINTR`); processes the job starts inherit the ignored disposition unless
+    /// they reset it (as `posix_spawn` with `POSIX_SPAWN_SETSIGDEF` does).
+    static func ignoreStopSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for stopSignal in self.stopSignals {
+            _ = signal(stopSignal, SIG_IGN)
+            sigaddset(&set, stopSignal)
+        }
+        // Pending ones were discarded when they became ignored.
+        _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
     static func sendSignal(_ signal: Int32, to pid: pid_t) {
         _ = kill(pid, signal)
     }

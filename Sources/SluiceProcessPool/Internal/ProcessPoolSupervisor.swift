@@ -60,6 +60,10 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
     private var isStarting = true
     private var stoppingSince: UInt64?
     private var scratch = [UInt8](repeating: 0, count: 1 << 16)
+    /// The longest frame a worker may send: a result of the configured size plus its header or an error.
+    private var maximumReplyLength: Int {
+        self.configuration.maximumResultBytes + Frame.replyOverhead
+    }
 
     init(configuration: ProcessPoolConfiguration, environment: [String], logger: Logger) throws(ProcessPoolError) {
         guard let (reader, writer) = Posix.socketPair() else {
@@ -179,7 +183,7 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
             for slot in self.slots.indices {
                 guard let worker = self.slots[slot].worker, worker.resultFD >= 0, readable.contains(worker.resultFD)
                 else { continue }
-                worker.receive(using: &self.scratch)
+                worker.receive(using: &self.scratch, upTo: self.maximumReplyLength + 4)
                 self.handleFrames(of: worker, slot: slot, cancelPending: cancelPending)
             }
         }
@@ -417,9 +421,14 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
             : "; does \(self.configuration.executable) call ProcessPoolWorker.serve(jobs:) when ProcessPoolWorker.isWorkerProcess is true?"
         switch termination {
         case .signaled(let signal):
+            // The pool's own kills never get here (they have a kill reason): this signal came from the job or
+            // from outside.
+            let what =
+                ProcessPoolError.externalStopSignals.contains(signal)
+                ? "was stopped from outside the pool with signal" : "crashed with signal"
             return ProcessPoolError(
                 code: .workerCrashed,
-                message: "Worker \(worker.pid) crashed with signal \(SignalNames.explained(signal)) \(during)\(hint)",
+                message: "Worker \(worker.pid) \(what) \(SignalNames.explained(signal)) \(during)\(hint)",
                 job: job,
                 signal: signal,
                 workerPID: worker.pid
@@ -473,7 +482,7 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
             if offset > 0 { worker.input.removeFirst(offset) }
         }
         while worker.killReason == nil {
-            switch Frame.decode(from: worker.input, at: offset) {
+            switch Frame.decode(from: worker.input, at: offset, maximumLength: self.maximumReplyLength) {
             case .incomplete:
                 return
             case .corrupt(let what):

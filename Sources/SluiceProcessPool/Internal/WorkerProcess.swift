@@ -107,9 +107,13 @@ final class WorkerProcess {
         return true
     }
 
-    /// Reads what is available into ``input``; notes end of file.
-    func receive(using scratch: inout [UInt8]) {
-        while !self.reachedEndOfFile {
+    /// Reads what is available into ``input``, but no more once it holds `limit` bytes (the rest waits in the
+    /// socket until these are decoded); notes end of file.
+    ///
+    /// With `limit` above the longest valid frame, what is read always holds a whole frame or a length that
+    /// gives the worker away: a worker cannot make the pool buffer more than that.
+    func receive(using scratch: inout [UInt8], upTo limit: Int) {
+        while !self.reachedEndOfFile && self.input.count < limit {
             let transfer = scratch.withUnsafeMutableBytes { Posix.receiveSome(self.resultFD, into: $0) }
             switch transfer {
             case .bytes(let count):

@@ -65,9 +65,15 @@ enum WorkerSpawner {
 
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        // The stop signals stay blocked (pending, harmless) from exec until ProcessPoolWorker.serve(jobs:)
+        // ignores them: a `kill` of the whole service (systemd's KillMode=control-group, `pkill`) is meant for
+        // the pool's process, which stops its workers itself, and must not kill a worker that is still starting.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in Posix.stopSignals {
+            sigaddset(&mask, signal)
+        }
+        posix_spawnattr_setsigmask(&attributes, &mask)
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD] {

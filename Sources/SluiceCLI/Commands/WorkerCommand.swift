@@ -1,0 +1,58 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import ArgumentParser
+internal import Foundation
+internal import Logging
+internal import Sluice
+
+/// `sluice worker`: a worker process of `sluice run --isolation process`.
+///
+/// The consumer starts its workers as `sluice worker --group G --handler H`, so that `ps` shows
+/// whose workers they are, and hands them the handler's setup in their private environment
+/// (``WorkerSetup``). Run by hand it only says so: hidden from `--help`.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "A worker process of sluice run --isolation process (started by it, not by hand).",
+        shouldDisplay: false)
+
+    @Option(help: "The consumer group of the consumer that started the worker (shown by ps).")
+    var group: String?
+
+    @Option(help: "The handler the worker serves (shown by ps).")
+    var handler: String?
+
+    func run() throws {
+        throw CommandFailure.usage("sluice worker is started by sluice run --isolation process, not by hand")
+    }
+
+    /// Worker mode: this process was started by the consumer's process pool. Builds the handler
+    /// of the setup in its environment and serves messages until the pool closes the connection.
+    static func serve(registry: HandlerRegistry) throws {
+        let setup = try WorkerSetup.takeFromEnvironment()
+        let options = HandlerOptions(setup.options)
+        let redactor = SecretRedactor(secrets: options.secretValues)
+        let logger = OutputOptions.makeLogger(label: "sluice.worker", level: setup.logLevel, redactor: redactor)
+        var handlerSetup = HandlerSetup(options: options, outputTopic: setup.outputTopic, logger: logger)
+        handlerSetup.isWorkerProcess = true
+        let made: RegisteredHandler
+        do {
+            made = try registry.make(setup.handler, setup: handlerSetup)
+        } catch let error as HandlerOptions.Error {
+            throw CommandFailure.usage(redactor.redact(error.description))
+        } catch {
+            // An application's factory may quote the options it was given.
+            throw CommandFailure.usage(redactor.redact("handler '\(setup.handler)': \(error)"))
+        }
+        guard case .sync(let handler) = made.kind else {
+            throw CommandFailure.usage(
+                "handler '\(setup.handler)' is asynchronous: --isolation process runs synchronous handlers only")
+        }
+        try ProcessIsolation.serve(handler, logger: logger)
+    }
+}
