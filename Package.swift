@@ -69,6 +69,7 @@ let package = Package(
             name: "SluiceProcessPool",
             dependencies: [
                 "SluiceFutures",
+                "_SluiceTime",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -104,6 +105,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "Sluice",
+                "_SluiceTime",
                 "SluiceProcessPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

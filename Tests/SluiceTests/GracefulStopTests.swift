@@ -75,13 +75,13 @@ extension EngineIntegrationTests {
             config.drainTimeout = .seconds(3)
             config.closeTimeout = .seconds(8)
             let release = Atomic<Bool>(false)
-            // The last message's call runs until released: the drain has something to wait for.
+            // One message's call runs until released: the drain has something to wait for.
             let started = try StartedConsumer.start(config) { message in
-                guard message.offset >= 99 else { return }
+                guard HandledLog.id(of: message) == 150 else { return }
                 while !release.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.01) }
             }
             defer { release.store(true, ordering: .relaxed) }
-            #expect(try await EngineFixture.eventually(timeout: .seconds(30)) { started.log.total >= 199 })
+            #expect(try await EngineFixture.eventually(timeout: .seconds(30)) { started.log.total >= 200 })
             try broker.setBrokerDown()
             let clock = ContinuousClock()
             let begin = clock.now

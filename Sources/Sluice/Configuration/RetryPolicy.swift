@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 #if canImport(Glibc)
 private import Glibc
 #elseif canImport(Darwin)
@@ -57,8 +58,8 @@ public struct RetryPolicy: Hashable, Sendable, CustomStringConvertible {
 
     /// The wait after failed attempt `attempt` (from 1), given `random` in `0..<1`.
     public func backoff(after attempt: Int, random: Double) -> Duration {
-        let initial = Self.seconds(initialBackoff)
-        let cap = Self.seconds(maxBackoff)
+        let initial = initialBackoff.inSeconds
+        let cap = maxBackoff.inSeconds
         let exponential = initial * pow(multiplier, Double(max(0, attempt - 1)))
         let base = min(cap, exponential.isFinite ? exponential : cap)
         let spread = base * (1 - jitter + 2 * jitter * min(max(random, 0), 1))
@@ -89,8 +90,4 @@ public struct RetryPolicy: Hashable, Sendable, CustomStringConvertible {
         try require(jitter >= 0 && jitter <= 1, "the retry jitter must be in 0...1, got \(jitter)")
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }

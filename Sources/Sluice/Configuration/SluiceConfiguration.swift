@@ -76,6 +76,11 @@ public struct SluiceConfiguration: Sendable {
     /// (``HandlerTimeoutError``). An async handler is cancelled; a sync handler's thread stays
     /// busy until it returns. Default: `nil`, no deadline.
     public var handlerTimeout: Duration?
+    /// Values that must never appear in dead-letter headers or the engine's log lines (shown as
+    /// `***`), such as a handler's API key. The values of librdkafka's sensitive properties in
+    /// ``kafka`` and ``deadLetterProducer`` (`sasl.password`, `ssl.key.password`, …) are masked
+    /// whether or not they are here. Default: none.
+    public var secrets: SecretRedactor
 
     /// Creates a configuration; every setting not given takes its documented default.
     public init(brokers: [String], groupID: String, topics: [String]) {
@@ -97,6 +102,18 @@ public struct SluiceConfiguration: Sendable {
         self.deadLetterTimeout = .seconds(60)
         self.deadLetterProducer = nil
         self.handlerTimeout = nil
+        self.secrets = SecretRedactor()
+    }
+
+    /// ``secrets`` and the values of the sensitive properties of the consumer and the
+    /// dead-letter producer.
+    var redactor: SecretRedactor {
+        var redactor = secrets
+        redactor.formUnion(SecretRedactor(kafkaProperties: kafka.common.properties))
+        if let deadLetterProducer {
+            redactor.formUnion(SecretRedactor(kafkaProperties: deadLetterProducer.common.properties))
+        }
+        return redactor
     }
 
     /// The brokers, as `host:port`.

@@ -36,6 +36,8 @@ final class ConsumerEngine: @unchecked Sendable {
     let deadLetters: (any DeadLetterSink)?
     /// Metrics and traces of the handler calls.
     let observers: HandlerObservers
+    /// Masks secrets in dead-letter headers and in the errors the engine logs.
+    private let redactor: SecretRedactor
     var metrics: EngineMetrics { observers.metrics }
     let lock = ConditionLock()
     private var storage: Storage
@@ -68,6 +70,7 @@ final class ConsumerEngine: @unchecked Sendable {
         self.deadLetters = deadLetters
         self.clock = clock
         self.logger = logger
+        self.redactor = configuration.redactor
         self.observers = HandlerObservers(
             tracing: MessageTracing(groupID: configuration.groupID), metrics: EngineMetrics(topics: configuration.topics))
         // Worker processes have real deadlines: the pool kills an overrunning worker.
@@ -294,12 +297,13 @@ final class ConsumerEngine: @unchecked Sendable {
             return
         }
         var record = DeadLetterRecord.make(
-            for: message, topic: request.topic, error: request.error, attempts: request.work.attempt, failedAt: Date())
+            for: message, topic: request.topic, error: request.error, attempts: request.work.attempt, failedAt: Date(),
+            redactor: redactor)
         observers.tracing.injectDeadLetter(&record, for: message)
         if request.writeAttempt == 1 {
             logger.warning(
                 "handler failed after \(request.work.attempt) attempt\(request.work.attempt == 1 ? "" : "s"): writing it to \(request.topic)",
-                metadata: message.loggingMetadata.merging(["error": "\(request.error)"]) { $1 })
+                metadata: message.loggingMetadata.merging(["error": "\(shown(request.error))"]) { $1 })
         }
         let key = request.work.key
         deadLetters.write(record) { [self] result in
@@ -315,25 +319,30 @@ final class ConsumerEngine: @unchecked Sendable {
 
     // MARK: - Logging
 
+    /// An error's text with secrets masked.
+    private func shown(_ error: any Error) -> String {
+        redactor.isEmpty ? "\(error)" : redactor.redact("\(error)")
+    }
+
     private func log(_ entry: EngineLog) {
         switch entry {
         case .retrying(let message, let attempt, let delay, let error):
             logger.debug(
                 "handler failed; retrying in \(delay)",
-                metadata: message.loggingMetadata.merging(["error": "\(error)", "sluice.attempt": "\(attempt)"]) { $1 })
+                metadata: message.loggingMetadata.merging(["error": "\(shown(error))", "sluice.attempt": "\(attempt)"]) { $1 })
         case .failed(let message, let attempts, let outcome, let error):
             logger.warning(
                 "handler failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(outcome)",
-                metadata: message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
+                metadata: message.loggingMetadata.merging(["error": "\(shown(error))"]) { $1 })
         case .interrupted(let message, let attempt, let error):
             logger.warning(
                 "the worker process running attempt \(attempt) was stopped from outside; running it again (not counted as an attempt)",
-                metadata: message.loggingMetadata.merging(["error": "\(error)"]) { $1 })
+                metadata: message.loggingMetadata.merging(["error": "\(shown(error))"]) { $1 })
         case .deadLetterRetrying(let message, let topic, let writeAttempt, let delay, let error):
             logger.warning(
                 "writing to the dead-letter topic failed; trying again in \(delay)",
                 metadata: message.loggingMetadata.merging([
-                    "sluice.dead-letter.topic": "\(topic)", "sluice.dead-letter.attempt": "\(writeAttempt)", "error": "\(error)",
+                    "sluice.dead-letter.topic": "\(topic)", "sluice.dead-letter.attempt": "\(writeAttempt)", "error": "\(shown(error))",
                 ]) { $1 })
         case .deadLetterAbandoned(let message, let topic):
             logger.warning(
@@ -348,7 +357,7 @@ final class ConsumerEngine: @unchecked Sendable {
         case .resumed(let partitions):
             logger.info("window below \(configuration.resumeFraction): resumed \(partitions) partitions")
         case .stopping(let failure):
-            logger.warning("stopping the consumer: \(failure)", metadata: failure.loggingMetadata)
+            logger.warning("stopping the consumer: \(shown(failure))", metadata: failure.loggingMetadata)
         }
     }
 }

@@ -24,15 +24,16 @@ enum DeadLetterRecord {
 
     /// The record written for `failed`: its key, value (a tombstone stays a tombstone) and headers,
     /// plus the `sluice-*` headers (which replace any the message already had, e.g. when it comes
-    /// from a dead-letter topic).
+    /// from a dead-letter topic). The error's text is shown with `redactor`'s secrets masked.
     static func make(
-        for failed: KafkaMessage, topic: String, error: any Error, attempts: Int, failedAt: Date
+        for failed: KafkaMessage, topic: String, error: any Error, attempts: Int, failedAt: Date,
+        redactor: SecretRedactor = SecretRedactor()
     ) -> KafkaProducerMessage {
         var headers = failed.headers.filter { !Header.all.contains($0.name) }
         // A worker process's error is named by its original type.
         let errorType = (error as? WorkerHandlerError)?.typeName ?? String(reflecting: type(of: error))
         headers += [
-            KafkaHeader(name: Header.error, string: "\(error)"),
+            KafkaHeader(name: Header.error, string: redactor.redact("\(error)")),
             KafkaHeader(name: Header.errorType, string: errorType),
             KafkaHeader(name: Header.sourceTopic, string: failed.topic),
             KafkaHeader(name: Header.sourcePartition, string: "\(failed.partition)"),

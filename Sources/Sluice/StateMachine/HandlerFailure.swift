@@ -18,9 +18,11 @@ enum HandlerFailure: Sendable, Equatable {
     /// The worker processes cannot run any message (job not found, spawn failed, protocol
     /// violation): the consumer stops.
     case workerSetup
-    /// The call's worker process was stopped from outside (a signal the pool did not send, such
-    /// as `kill -9` of the worker): not the handler's failure, so it runs again without counting
-    /// an attempt.
+    /// The call's worker process was stopped from outside (``ProcessPoolError/isExternalStop``: a
+    /// signal the pool did not send, such as `kill -9` of the worker or the OOM killer), or the pool
+    /// was shut down under it: not the handler's failure, so it runs again without counting an
+    /// attempt (at most ``ConsumerStateMachine/Settings/maxInterruptions`` times in a row), or, while
+    /// the consumer stops, stays uncommitted.
     case interrupted
 
     /// Classifies a handler call's error.
@@ -35,7 +37,7 @@ enum HandlerFailure: Sendable, Equatable {
         case let pool as ProcessPoolError:
             if [.jobNotFound, .spawnFailed, .protocolViolation, .encodingFailed].contains(pool.code) {
                 self = .workerSetup
-            } else if Self.isExternalStop(pool) {
+            } else if pool.isExternalStop || pool.code == .shutDown {
                 self = .interrupted
             } else {
                 self = .retryable
@@ -43,11 +45,6 @@ enum HandlerFailure: Sendable, Equatable {
         default:
             self = .retryable
         }
-    }
-
-    // TODO(merge issue-15): ProcessPoolError.isExternalStop
-    private static func isExternalStop(_ error: ProcessPoolError) -> Bool {
-        error.code == .workerCrashed && [9, 15, 2, 1].contains(error.signal ?? 0)
     }
 
     /// Whether another attempt may help.

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 /// A compact histogram of durations with about 6% relative error, for latency percentiles.
 ///
 /// Buckets are powers of two split into 16 linear sub-buckets (the HdrHistogram idea at low
@@ -24,8 +25,7 @@ public struct LatencyHistogram: Sendable, Hashable {
 
     /// Records one duration (negative ones count as zero).
     public mutating func record(_ duration: Duration) {
-        record(nanoseconds: Int(duration.components.seconds) * 1_000_000_000
-            + Int(duration.components.attoseconds / 1_000_000_000))
+        record(nanoseconds: Int(duration.nanoseconds))
     }
 
     /// Records one duration in nanoseconds (negative ones count as zero): integer arithmetic

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import SluiceFutures
 /// A snapshot of a running consumer: what it read, handled and committed, and how far behind it is.
 ///
@@ -79,8 +80,7 @@ public struct SluiceStatistics: Sendable {
     /// Handled messages per second over the busy period (first admission to last completion).
     public var handledPerSecond: Double? {
         guard let first = firstAdmittedAt, let last = lastCompletedAt, completed > 0 else { return nil }
-        let (seconds, attoseconds) = first.duration(to: last).components
-        let elapsed = Double(seconds) + Double(attoseconds) / 1e18
+        let elapsed = first.duration(to: last).inSeconds
         return elapsed > 0 ? Double(completed) / elapsed : nil
     }
 

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import Foundation
 internal import Logging
 internal import Sluice
@@ -256,7 +257,7 @@ struct BenchScenarioRunner: Sendable {
 
     /// A duration in seconds.
     static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.inSeconds
     }
 
     /// A duration in milliseconds.

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import Sluice
 internal import Synchronization
 
@@ -55,7 +56,7 @@ final class CompletionRecorder: @unchecked Sendable {
 
     /// Records that `message` was handled now.
     func record(_ message: KafkaMessage) {
-        let now = ProcessMetrics.monotonicNanos()
+        let now = MonotonicInstant.now.nanoseconds
         let partition = Int(message.partition)
         let offset = Int(message.offset)
         if message.topic == topic, times.indices.contains(partition), times[partition].indices.contains(offset),
@@ -70,7 +71,7 @@ final class CompletionRecorder: @unchecked Sendable {
     /// Records that a message was handled now, without its position (the raw poll loop's
     /// messages are never copied out of librdkafka).
     func recordUncopied() {
-        tally(at: ProcessMetrics.monotonicNanos())
+        tally(at: MonotonicInstant.now.nanoseconds)
     }
 
     private func tally(at now: Int64) {

@@ -45,11 +45,6 @@ enum ProcessMetrics {
         return text.split(separator: " ").first.flatMap { Double($0) }
     }
 
-    /// CLOCK_MONOTONIC in nanoseconds (served by the vDSO: cheap enough for every message).
-    static func monotonicNanos() -> Int64 {
-        Int64(DispatchTime.now().uptimeNanoseconds)
-    }
-
     /// The executable of this process, to start scenario processes from.
     static var executableURL: URL? {
         #if os(Linux)

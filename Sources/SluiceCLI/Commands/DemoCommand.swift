@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import ArgumentParser
 internal import Foundation
 internal import Logging
@@ -46,7 +47,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("2/3 writing \(count) JSON order events…")
         let report = try await Self.write(count: count, topic: topic, broker: broker, logger: logger)
         guard report.failures.isEmpty else { throw CommandFailure.runtime("writing the events failed: \(report.failures[0])") }
-        print("    written in \(String(format: "%.1f", report.elapsed.seconds)) s")
+        print("    written in \(String(format: "%.1f", report.elapsed.inSeconds)) s")
 
         print("3/3 scoring them: handler score-orders, \(workers) workers, key ordering, window 1000")
         var config = SluiceConfiguration(brokers: [broker.bootstrapServers], groupID: "sluice-demo", topics: [topic])

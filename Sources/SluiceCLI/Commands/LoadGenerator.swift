@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import Foundation
 internal import Sluice
 internal import Synchronization
@@ -59,7 +60,7 @@ struct LoadGenerator: Sendable {
             if let rate, rate > 0 {
                 let due = start.advanced(by: .seconds(Double(index) / rate))
                 let wait = clock.now.duration(to: due)
-                if wait > .milliseconds(1) { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+                if wait > .milliseconds(1) { Thread.sleep(forTimeInterval: wait.inSeconds) }
             }
             let id = firstID + index
             let message = KafkaProducerMessage(

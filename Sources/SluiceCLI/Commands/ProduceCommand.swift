@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import ArgumentParser
 internal import Foundation
 internal import Logging
@@ -65,7 +66,7 @@ struct ProduceCommand: AsyncParsableCommand {
             firstID: firstID)
         let report = try await generator.run(producer: producer)
         try producer.close(timeout: .seconds(30))
-        let seconds = max(report.elapsed.seconds, 0.001)
+        let seconds = max(report.elapsed.inSeconds, 0.001)
         print("produced \(report.delivered) messages to \(topic) in \(String(format: "%.2f", seconds)) s (\(StatusFormatter.count(Double(report.delivered) / seconds))/s), ids \(firstID)..<\(firstID + count)")
         if !report.failures.isEmpty {
             throw CommandFailure.runtime("\(count - report.delivered) messages failed, e.g. \(report.failures[0])")

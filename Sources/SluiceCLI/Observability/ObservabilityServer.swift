@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import Foundation
 internal import Hummingbird
 public import Logging
@@ -80,7 +81,7 @@ public struct ObservabilityServer: Sendable {
     }
 
     private static func response(_ health: SluiceHealth, healthy: Bool) -> Response {
-        let since = health.sinceLastTurn.map { String(format: "%.3f", Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) } ?? "null"
+        let since = health.sinceLastTurn.map { String(format: "%.3f", $0.inSeconds) } ?? "null"
         let json = """
             {"status":"\(healthy ? "ok" : "unavailable")","phase":"\(health.phase.rawValue)",\
             "assignedPartitions":\(health.assignedPartitions),"secondsSinceLoopTurned":\(since),\

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 public import ArgumentParser
 internal import Foundation
 public import Sluice
@@ -76,7 +77,7 @@ public struct DurationArgument: ExpressibleByArgument, Sendable, Hashable, Custo
 
     /// e.g. `500ms`, `2s`.
     public var description: String {
-        let ms = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let ms = duration.milliseconds
         return ms % 1_000 == 0 ? "\(ms / 1_000)s" : "\(ms)ms"
     }
 

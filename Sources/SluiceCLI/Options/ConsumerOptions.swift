@@ -94,6 +94,8 @@ struct ConsumerOptions: ParsableArguments {
         config.pauseThreshold = pauseThreshold.duration
         config.kafka.assignment = assignment == "cooperative-sticky" ? .cooperativeSticky : .eager
         config.kafka.common.properties = try kafka.parsed()
+        // Handler options that carry secrets are masked in dead-letter headers too.
+        config.secrets = SluiceApp.redactor
         return config
     }
 }

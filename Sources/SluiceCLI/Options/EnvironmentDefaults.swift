@@ -45,7 +45,7 @@ enum EnvironmentDefaults {
             ("embedded-partitions", .single), ("max-attempts", .single), ("retry-backoff", .single),
             ("retry-backoff-max", .single), ("retry-backoff-multiplier", .single), ("dead-letter-topic", .single),
             ("dead-letter-max-consecutive", .single), ("dead-letter-max-ratio", .single),
-            ("dead-letter-ratio-window", .single), ("handler-timeout", .single), ("metrics-port", .single),
+            ("dead-letter-ratio-window", .single), ("dead-letter-timeout", .single), ("handler-timeout", .single), ("metrics-port", .single),
             ("metrics-host", .single), ("liveness-ttl", .single), ("isolation", .single),
             ("max-tasks-per-worker", .single), ("max-worker-memory", .single), ("worker-backtraces", .flag),
         ],

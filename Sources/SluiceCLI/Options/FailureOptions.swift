@@ -38,6 +38,9 @@ struct FailureOptions: ParsableArguments {
     @Option(name: .customLong("dead-letter-ratio-window"), help: "Recent messages --dead-letter-max-ratio looks at. (env: SLUICE_DEAD_LETTER_RATIO_WINDOW)")
     var deadLetterRatioWindow: Int = DeadLetterGuard().window
 
+    @Option(name: .customLong("dead-letter-timeout"), help: "How long writes to the dead-letter topic may keep failing with retriable errors before the consumer stops with exit 1; a permanent error (too large, not authorized) stops it at once. (env: SLUICE_DEAD_LETTER_TIMEOUT)")
+    var deadLetterTimeout: DurationArgument = DurationArgument(.seconds(60))
+
     @Option(name: .customLong("handler-timeout"), help: "Longest a handler call may take before it counts as a failed attempt (default: none). An async handler is cancelled; a sync handler's thread stays busy until it returns. (env: SLUICE_HANDLER_TIMEOUT)")
     var handlerTimeout: DurationArgument?
 
@@ -45,6 +48,9 @@ struct FailureOptions: ParsableArguments {
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1, got \(maxAttempts)") }
         if deadLetterTopic != nil, onFailure.deadLetterTopicTemplate == nil {
             throw ValidationError("--dead-letter-topic needs --on-failure dead-letter (it is \(onFailure))")
+        }
+        if deadLetterTimeout.duration < .zero {
+            throw ValidationError("--dead-letter-timeout must not be negative, got \(deadLetterTimeout)")
         }
         if let handlerTimeout, handlerTimeout.duration <= .zero {
             throw ValidationError("--handler-timeout must be positive, got \(handlerTimeout)")
@@ -65,6 +71,7 @@ struct FailureOptions: ParsableArguments {
         config.failurePolicy = failurePolicy
         config.deadLetterGuard = DeadLetterGuard(
             maxConsecutive: deadLetterMaxConsecutive, maxRatio: deadLetterMaxRatio, window: deadLetterRatioWindow)
+        config.deadLetterTimeout = deadLetterTimeout.duration
         config.handlerTimeout = handlerTimeout?.duration
     }
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
 internal import Foundation
 public import Sluice
 internal import SluiceProcessPool
@@ -14,7 +15,7 @@ public enum StatusFormatter {
     /// One status line from two snapshots, e.g.
     /// `consumed 120.0k (41.2k/s) · handled 119.8k (41.0k/s) · in flight 212 (21.2 KB) · lag 3.1k · commits 12`.
     public static func line(previous: SluiceStatistics, current: SluiceStatistics) -> String {
-        let seconds = max(0.001, previous.takenAt.duration(to: current.takenAt).seconds)
+        let seconds = max(0.001, previous.takenAt.duration(to: current.takenAt).inSeconds)
         let consumedRate = Double(current.consumed - previous.consumed) / seconds
         let handledRate = Double(current.completed - previous.completed) / seconds
         var parts = [
@@ -33,7 +34,7 @@ public enum StatusFormatter {
 
     /// The summary printed when a run ends.
     public static func summary(_ stats: SluiceStatistics, elapsed: Duration, endOffsets: [TopicPartition: Int64]? = nil) -> String {
-        let seconds = max(0.001, elapsed.seconds)
+        let seconds = max(0.001, elapsed.inSeconds)
         var lines = [
             "handled    \(stats.completed) messages in \(String(format: "%.1f", seconds)) s; \(count(stats.handledPerSecond ?? 0))/s from first message to last",
             "consumed   \(stats.consumed), failed \(stats.failed), commits \(stats.commits) (\(stats.commitFailures) failed), rebalances \(stats.rebalances), pauses \(stats.pauses)",
@@ -85,18 +86,11 @@ public enum StatusFormatter {
     }
 
     static func format(_ duration: Duration) -> String {
-        let seconds = duration.seconds
+        let seconds = duration.inSeconds
         switch seconds {
         case 1...: return String(format: "%.2f s", seconds)
         case 0.001...: return String(format: "%.1f ms", seconds * 1_000)
         default: return String(format: "%.0f µs", seconds * 1_000_000)
         }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

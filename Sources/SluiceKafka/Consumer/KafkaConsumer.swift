@@ -77,7 +77,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     ) throws {
         try configuration.validate()
         let context = RDKafkaClientContext(
-            logger: logger, rebalanceHook: rebalanceHook, commitHook: commitHook, errorHook: errorHook)
+            logger: logger, redactor: SecretRedactor(kafkaProperties: configuration.librdkafkaProperties),
+            rebalanceHook: rebalanceHook, commitHook: commitHook, errorHook: errorHook)
         self.client = try RDKafkaClient(
             type: RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties, context: context)
         self.configuration = configuration

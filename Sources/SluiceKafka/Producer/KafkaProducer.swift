@@ -33,7 +33,7 @@ public final class KafkaProducer: @unchecked Sendable {
     public init(configuration: KafkaProducerConfiguration, logger: Logger = Logger(label: "sluice.kafka.producer")) throws {
         self.client = try RDKafkaClient(
             type: RD_KAFKA_PRODUCER, properties: configuration.librdkafkaProperties,
-            context: RDKafkaClientContext(logger: logger)
+            context: RDKafkaClientContext(logger: logger, redactor: SecretRedactor(kafkaProperties: configuration.librdkafkaProperties))
         ) { config in
             config.withPointer { rd_kafka_conf_set_dr_msg_cb($0, deliveryReportCallback) }
         }

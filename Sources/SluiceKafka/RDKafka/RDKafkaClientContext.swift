@@ -18,14 +18,19 @@ final class RDKafkaClientContext: Sendable {
     let rebalanceHook: (@Sendable (KafkaRebalanceEvent) -> Void)?
     let commitHook: (@Sendable (KafkaCommitResult) -> Void)?
     let errorHook: (@Sendable (KafkaError) -> Void)?
+    /// Masks the values of the client's sensitive properties in librdkafka's log lines and error
+    /// texts (it quotes, for example, a bad `sasl.oauthbearer.config` in full).
+    let redactor: SecretRedactor
 
     init(
         logger: Logger,
+        redactor: SecretRedactor = SecretRedactor(),
         rebalanceHook: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil,
         commitHook: (@Sendable (KafkaCommitResult) -> Void)? = nil,
         errorHook: (@Sendable (KafkaError) -> Void)? = nil
     ) {
         self.logger = logger
+        self.redactor = redactor
         self.rebalanceHook = rebalanceHook
         self.commitHook = commitHook
         self.errorHook = errorHook
@@ -131,9 +136,10 @@ private func logCallback(_ handle: OpaquePointer?, _ level: Int32, _ facility: U
         case 6: .info
         default: .debug
         }
+    let text = message.map { String(cString: $0) } ?? ""
     context.logger.log(
         level: swiftLevel,
-        "\(message.map { String(cString: $0) } ?? "")",
+        "\(context.redactor.isEmpty ? text : context.redactor.redact(text))",
         metadata: ["rdkafka.facility": "\(facility.map { String(cString: $0) } ?? "")"]
     )
 }
@@ -142,7 +148,7 @@ private func errorCallback(_ handle: OpaquePointer?, _ code: Int32, _ reason: Un
                            _ opaque: UnsafeMutableRawPointer?) {
     guard let context = RDKafkaClientContext.from(opaque) else { return }
     var error = KafkaError.rdKafka(rd_kafka_resp_err_t(code))
-    if let reason { error.message = String(cString: reason) }
+    if let reason { error.message = context.redactor.redact(String(cString: reason)) }
     if error.isFatal, let handle {
         // The original error behind _FATAL, with its text.
         var text = [CChar](repeating: 0, count: 512)

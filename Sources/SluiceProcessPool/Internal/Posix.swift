@@ -15,13 +15,6 @@ import Darwin
 
 /// The system calls the pool makes, in one place, with `errno` turned into values.
 enum Posix {
-    /// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`).
-    static func monotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
-
     /// `errno` as text, e.g. "No such file or directory (errno 2)".
     static func describe(errno code: Int32) -> String {
         "\(String(cString: strerror(code))) (errno \(code))"

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import _SluiceTime
 import Logging
 import SluiceFutures
 import Synchronization
@@ -145,7 +146,7 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
         let threadID = SupervisorThread.currentID
         self.supervisorThreadID.withLock { $0 = threadID }
         while true {
-            let now = Posix.monotonicNanoseconds()
+            let now = UInt64(MonotonicInstant.now.nanoseconds)
             let (isShutdown, cancelPending, queueIsEmpty) = self.shared.withLock {
                 ($0.isShutdown, $0.cancelPending, $0.queue.isEmpty)
             }
@@ -174,12 +175,12 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
                     worker.closeInput()
                 }
             }
-            if self.reapExited(now: Posix.monotonicNanoseconds(), stopping: stopping, cancelPending: cancelPending) {
+            if self.reapExited(now: UInt64(MonotonicInstant.now.nanoseconds), stopping: stopping, cancelPending: cancelPending) {
                 again = true
             }
 
             let readable = self.waitForEvents(
-                timeout: again ? 0 : self.pollTimeout(now: Posix.monotonicNanoseconds(), stopping: stopping))
+                timeout: again ? 0 : self.pollTimeout(now: UInt64(MonotonicInstant.now.nanoseconds), stopping: stopping))
             for slot in self.slots.indices {
                 guard let worker = self.slots[slot].worker, worker.resultFD >= 0, readable.contains(worker.resultFD)
                 else { continue }
@@ -547,7 +548,7 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
             return nil
         }
         worker.outstanding.removeFirst()
-        worker.headStartedAt = Posix.monotonicNanoseconds()
+        worker.headStartedAt = UInt64(MonotonicInstant.now.nanoseconds)
         return head
     }
 
@@ -576,7 +577,7 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
     private func checkMemory(of worker: WorkerProcess) {
         guard let limit = self.configuration.maxMemoryBytes, !worker.isRetiring else { return }
         // Reading /proc costs a few microseconds: after every task, but at most once a millisecond.
-        let now = Posix.monotonicNanoseconds()
+        let now = UInt64(MonotonicInstant.now.nanoseconds)
         guard now &- worker.lastMemoryCheck >= 1_000_000 else { return }
         worker.lastMemoryCheck = now
         guard let resident = Posix.residentBytes(of: worker.pid), resident > limit else { return }
@@ -676,9 +677,7 @@ final class ProcessPoolSupervisor: @unchecked Sendable {
     }
 
     static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        UInt64(max(0, duration.nanoseconds))
     }
 
     static func format(_ duration: Duration?) -> String {
