@@ -69,7 +69,8 @@ struct SecretHandlingTests {
     }
 
     /// librdkafka quotes a malformed `sasl.oauthbearer.config` in full in its own log line: the
-    /// runner's logger masks it.
+    /// Kafka layer masks the values of sensitive properties before any logger sees them (a library
+    /// user's logger too), and the runner's logger would mask it again.
     @Test func librdkafkasOwnLogLinesAreMasked() throws {
         func logLines(redacting: Bool) throws -> [String] {
             let captured = Captured()
@@ -94,7 +95,9 @@ struct SecretHandlingTests {
             return captured.lines.withLock { $0 }.filter { $0.contains("sasl.oauthbearer.config") }
         }
         let plain = try logLines(redacting: false)
-        #expect(plain.contains { $0.contains("bogus0authS3cr3t") }, "librdkafka quotes the value: \(plain)")
+        #expect(!plain.isEmpty)
+        #expect(!plain.joined().contains("bogus0authS3cr3t"), "\(plain)")
+        #expect(plain.contains { $0.contains("***") }, "librdkafka quotes the value, masked: \(plain)")
         let masked = try logLines(redacting: true)
         #expect(!masked.isEmpty)
         #expect(!masked.joined().contains("bogus0authS3cr3t"), "\(masked)")

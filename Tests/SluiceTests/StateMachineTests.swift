@@ -269,15 +269,18 @@ import _SluiceTime
         #expect(harness.machine.commitCutoff == harness.now + Duration.seconds(2).nanoseconds)
         _ = harness.machine.drainEnded(now: harness.now)
         #expect(harness.machine.closeDeadline == harness.now + Duration.seconds(2).nanoseconds)
+        #expect(harness.machine.commitCutoff == harness.now + Duration.seconds(1).nanoseconds, "half for the final commit")
 
         // Already closing with the graceful budget: a second stop cuts it to the immediate one.
         var closing = MachineHarness { $0.closeTimeout = .seconds(10) }
         _ = closing.machine.stopRequested(.graceful, now: closing.now)
         _ = closing.machine.drainEnded(now: closing.now)
         #expect(closing.machine.closeDeadline == Duration.seconds(10).nanoseconds)
+        #expect(closing.machine.commitCutoff == Duration.seconds(5).nanoseconds)
         closing.advance(by: .seconds(3))
         _ = closing.machine.stopRequested(.immediate, now: closing.now)
         #expect(closing.machine.closeDeadline == Duration.seconds(5).nanoseconds)
+        #expect(closing.machine.commitCutoff == Duration.seconds(4).nanoseconds)
     }
 
     @Test func theStopPolicyStopsStartsNothingMoreAndCommitsNothingPastTheFailure() throws {

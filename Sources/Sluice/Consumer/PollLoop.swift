@@ -311,7 +311,7 @@ final class PollLoop: @unchecked Sendable {
             }
         }
         if let request = engine.withMachine({ $0.drainEnded(now: clock.now()) }) {
-            commitSync(request, until: engine.withMachine { $0.closeDeadline } ?? clock.now())
+            commitSync(request, until: engine.withMachine { $0.commitCutoff })
         }
         publishMetrics(source)
         publish(nil)  // the owner keeps its last view of the partitions, before close revokes them

@@ -48,7 +48,10 @@ enum ConsumerLifecycle: Sendable {
         var failure: SluiceError?
         /// When draining gives up on in-flight handlers (nanoseconds of the engine's clock).
         var drainDeadline: Int64
-        /// When the final commit and the close give up; set when closing begins.
+        /// When the final commit gives up, half way to the close deadline (so that the close, which
+        /// lets the group reassign the partitions at once, keeps its share); set when closing begins.
+        var commitDeadline: Int64?
+        /// When the close gives up; set when closing begins.
         var closeDeadline: Int64?
     }
 

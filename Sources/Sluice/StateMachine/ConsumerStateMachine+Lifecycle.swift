@@ -56,6 +56,7 @@ extension ConsumerStateMachine {
             lifecycle = .draining(request)
         case .closing(var request) where mode == .immediate && request.mode != .immediate:
             request.mode = .immediate
+            request.commitDeadline = min(request.commitDeadline ?? .max, now + settings.immediateBudget / 2)
             request.closeDeadline = min(request.closeDeadline ?? .max, now + settings.immediateBudget)
             lifecycle = .closing(request)
         default:
@@ -98,7 +99,9 @@ extension ConsumerStateMachine {
         dropQueued(of: nil)
         if var request = lifecycle.stopRequest {
             if request.closeDeadline == nil {
-                request.closeDeadline = now + (request.mode == .immediate ? settings.immediateBudget : settings.closeBudget)
+                let budget = request.mode == .immediate ? settings.immediateBudget : settings.closeBudget
+                request.commitDeadline = now + budget / 2
+                request.closeDeadline = now + budget
             }
             lifecycle = .closing(request)
         }
@@ -108,11 +111,11 @@ extension ConsumerStateMachine {
     /// When the final commit and the close must end (while closing).
     var closeDeadline: Int64? { lifecycle.stopRequest?.closeDeadline }
 
-    /// The latest any synchronous commit may wait now: the close deadline once closing, the
-    /// immediate budget after an immediate stop, no limit otherwise (each phase has its own).
+    /// The latest any synchronous commit may wait now: the final commit's deadline once closing,
+    /// the immediate budget after an immediate stop, no limit otherwise (each phase has its own).
     var commitCutoff: Int64 {
         guard let request = lifecycle.stopRequest else { return .max }
-        if let close = request.closeDeadline { return close }
+        if let commit = request.commitDeadline { return commit }
         return request.mode == .immediate ? request.drainDeadline + settings.immediateBudget : .max
     }
 

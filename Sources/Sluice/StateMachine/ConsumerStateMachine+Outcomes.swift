@@ -68,13 +68,10 @@ extension ConsumerStateMachine {
             return
         }
         if kind == .workerSetup {
-            counters.failed += 1
-            counters.count(message.topic) { $0.failed += 1 }
-            stop(on: SluiceError(
+            failAndStop(work, on: SluiceError(
                 code: .configuration, message: "the handler's worker processes cannot run \(message)",
                 underlying: error, topic: message.topic, partition: message.partition, offset: message.offset),
                 into: &actions)
-            if let next = settle(work, done: false) { actions.dispatch.append(next) }
             return
         }
         if kind.isRetryable, work.attempt < settings.retry.maxAttempts {
@@ -101,26 +98,29 @@ extension ConsumerStateMachine {
             if let next = settle(work, done: true) { actions.dispatch.append(next) }
             actions.logs.append(.failed(message, attempts: work.attempt, outcome: "skipped (policy: skip)", error: error))
         case .stop:
-            counters.failed += 1
-            counters.count(message.topic) { $0.failed += 1 }
-            let failure = SluiceError(
+            failAndStop(work, on: SluiceError(
                 code: .handlerFailed, message: "the handler failed on \(message) \(attempts) and the failure policy is stop",
-                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset)
-            stop(on: failure, into: &actions)
-            if let next = settle(work, done: false) { actions.dispatch.append(next) }
+                underlying: error, topic: message.topic, partition: message.partition, offset: message.offset),
+                into: &actions)
         case .deadLetter:
             if let refusal = deadLetterGuard.refusal() {
-                counters.failed += 1
-                counters.count(message.topic) { $0.failed += 1 }
-                stop(on: SluiceError(
+                failAndStop(work, on: SluiceError(
                     code: .deadLetterLimit, message: "stopping instead of dead-lettering \(message): \(refusal)",
                     underlying: error, topic: message.topic, partition: message.partition, offset: message.offset),
                     into: &actions)
-                if let next = settle(work, done: false) { actions.dispatch.append(next) }
                 return
             }
             beginDeadLetter(work, error: error, into: &actions)
         }
+    }
+
+    /// Counts `work` failed and stops the consumer on `failure`: its offset, and everything past
+    /// it, stays uncommitted.
+    private mutating func failAndStop(_ work: InFlightWork, on failure: SluiceError, into actions: inout EngineActions) {
+        counters.failed += 1
+        counters.count(work.message.topic) { $0.failed += 1 }
+        stop(on: failure, into: &actions)
+        if let next = settle(work, done: false) { actions.dispatch.append(next) }
     }
 
     /// Stops the consumer on `failure` (the first failure wins): nothing more starts, and nothing

@@ -52,6 +52,9 @@ public struct SluiceStatistics: Sendable {
     public var deadLettered: Int
     /// Dead-letter writes not yet acknowledged.
     public var deadLettering: Int
+    /// Handler calls lost to a worker process stopped from outside (`kill -9`, the OOM killer),
+    /// run again without counting an attempt.
+    public var interrupted: Int = 0
     /// The same counts per topic.
     public var topics: [String: TopicCounters]
     /// Messages admitted and not yet done.
@@ -101,7 +104,8 @@ extension SluiceStatistics {
         self.init(
             takenAt: now, consumed: counters.consumed, completed: counters.completed, failed: counters.failed,
             retried: counters.retried, timedOut: counters.timedOut, skipped: counters.skipped,
-            deadLettered: counters.deadLettered, deadLettering: machine.deadLettering, topics: counters.topics.byTopic,
+            deadLettered: counters.deadLettered, deadLettering: machine.deadLettering, interrupted: counters.interrupted,
+            topics: counters.topics.byTopic,
             inFlightMessages: machine.window.count, inFlightBytes: machine.window.weight, isPaused: machine.isPaused,
             pauses: counters.pauses, rebalances: counters.rebalances, commits: counters.commits,
             commitFailures: counters.commitFailures, firstAdmittedAt: instant(counters.firstAdmittedAt),

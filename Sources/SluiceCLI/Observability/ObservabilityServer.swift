@@ -85,7 +85,7 @@ public struct ObservabilityServer: Sendable {
         let json = """
             {"status":"\(healthy ? "ok" : "unavailable")","phase":"\(health.phase.rawValue)",\
             "assignedPartitions":\(health.assignedPartitions),"secondsSinceLoopTurned":\(since),\
-            "livenessTTLSeconds":\(health.livenessTTL.components.seconds)}
+            "livenessTTLSeconds":\(health.livenessTTL.components.seconds),"stuckWorkers":\(health.stuckWorkers)}
 
             """
         return Response(

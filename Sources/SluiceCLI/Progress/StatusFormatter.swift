@@ -39,10 +39,11 @@ public enum StatusFormatter {
             "handled    \(stats.completed) messages in \(String(format: "%.1f", seconds)) s; \(count(stats.handledPerSecond ?? 0))/s from first message to last",
             "consumed   \(stats.consumed), failed \(stats.failed), commits \(stats.commits) (\(stats.commitFailures) failed), rebalances \(stats.rebalances), pauses \(stats.pauses)",
         ]
-        if stats.retried + stats.skipped + stats.deadLettered + stats.deadLettering + stats.timedOut > 0 {
+        if stats.retried + stats.skipped + stats.deadLettered + stats.deadLettering + stats.timedOut + stats.interrupted > 0 {
             lines.append(
                 "failures   retried \(stats.retried), timed out \(stats.timedOut), skipped \(stats.skipped), dead-lettered \(stats.deadLettered)"
-                    + (stats.deadLettering > 0 ? " (\(stats.deadLettering) unacknowledged)" : ""))
+                    + (stats.deadLettering > 0 ? " (\(stats.deadLettering) unacknowledged)" : "")
+                    + (stats.interrupted > 0 ? ", run again after a worker was stopped from outside \(stats.interrupted)" : ""))
         }
         if let p50 = stats.latency.percentile(0.5), let p99 = stats.latency.percentile(0.99) {
             lines.append("latency    poll → done p50 \(format(p50)), p99 \(format(p99)), max \(format(stats.latency.max))")

@@ -343,15 +343,17 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_queue_destroy(queue) }
         if let error = rd_kafka_consumer_close_queue(handle, queue) {
             defer { rd_kafka_error_destroy(error) }
-            client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
+            giveUpClosing()
             throw KafkaError.rdKafka(rd_kafka_error_code(error), "closing the consumer")
         }
         let started = ContinuousClock.now
         while rd_kafka_consumer_closed(handle) == 0 {
             let left = remaining()
             guard left > .zero else {
-                client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
-                throw KafkaError(code: .timedOut, message: "closing the consumer took longer than \(started.duration(to: .now))")
+                giveUpClosing()
+                throw KafkaError(
+                    code: .timedOut,
+                    message: "closing the consumer did not finish in its time (\(started.duration(to: .now)) spent); the group notices the member gone after session.timeout.ms")
             }
             guard let event = rd_kafka_queue_poll(queue, Int32(min(left, .milliseconds(100)).milliseconds)) else {
                 continue
@@ -366,6 +368,15 @@ public final class KafkaConsumer: @unchecked Sendable {
                 break
             }
         }
+    }
+}
+
+extension KafkaConsumer {
+    /// The close did not finish: destroy the handle without closing, and wait for librdkafka's
+    /// destroy only briefly (it can hang while the brokers do not answer; it goes on in the background).
+    fileprivate func giveUpClosing() {
+        client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
+        client.destroyTimeout = 0.5
     }
 }
 

@@ -56,14 +56,17 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         thread.name = "sluice-rdkafka-destroy"
         thread.start()
-        if done.wait(timeout: .now() + Self.destroyTimeout) == .timedOut {
+        let timeout = destroyTimeout
+        if done.wait(timeout: .now() + timeout) == .timedOut {
             context.logger.warning(
-                "librdkafka did not finish destroying a client within \(Self.destroyTimeout) s; it goes on in the background")
+                "librdkafka did not finish destroying a client within \(timeout) s; it goes on in the background")
         }
     }
 
-    /// How long `deinit` waits for `rd_kafka_destroy`.
-    static let destroyTimeout: Double = 10
+    /// How long `deinit` waits for `rd_kafka_destroy`, in seconds: 10 by default, less once the
+    /// owner knows the brokers do not answer (a close that ran out of time), so that a stop keeps
+    /// its budget. Set on the owner's thread before the last reference goes.
+    var destroyTimeout: Double = 10
 
     /// Topics known to the cluster, with their partition counts.
     func topicPartitionCounts(timeout: Duration) throws -> [String: Int] {
