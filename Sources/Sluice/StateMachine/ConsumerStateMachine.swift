@@ -204,11 +204,6 @@ struct ConsumerStateMachine: Sendable {
         return tps.contains { running[$0] != nil }
     }
 
-    /// Whether the first held message fits into the window.
-    var headFits: Bool {
-        held.first.map { window.fits($0.weight) } ?? true
-    }
-
     /// Whether the poll thread, waiting for room, should go on: the window drained to its refill
     /// mark with the held head fitting, nothing is held, or the consumer no longer runs.
     var mayRefill: Bool {

@@ -112,11 +112,12 @@ struct BenchScenarioRunner: Sendable {
                 },
                 logger: logger)
         case .sync where scenario.isolation == "process":
-            // Workers are this executable in worker mode, serving the built-in spin handler.
-            let pool = ProcessPoolConfiguration(
-                executable: ProcessPoolConfiguration.currentExecutablePath,
-                arguments: ["run", "--topic", spec.topic, "--handler", "spin", "--handler-option", "micros=\(scenario.spinMicros)"])
-            consumer = try SluiceConsumer(configuration: config, isolation: ProcessIsolation(pool: pool), logger: logger)
+            // Workers are this executable in worker mode, serving the built-in spin handler, set up
+            // as `sluice run --isolation process` sets up its own.
+            let setup = WorkerSetup(handler: "spin", options: ["micros": "\(scenario.spinMicros)"], outputTopic: nil, logLevel: "warning")
+            let isolation = try IsolationOptions.parsed(from: ["--isolation", "process"])
+                .processIsolation(setup: setup, group: group, environment: ProcessInfo.processInfo.environment)
+            consumer = try SluiceConsumer(configuration: config, isolation: isolation, logger: logger)
             return try await runIsolated(consumer, into: &result)
         default:
             let micros = scenario.spinMicros
