@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Testing
 import _SluiceTime
 
 @testable import Sluice
@@ -63,6 +64,17 @@ struct MachineHarness {
 
     mutating func tick() -> EngineActions {
         machine.tick(now: now)
+    }
+
+    /// Assigns partition 0, handles its message 0, and returns the periodic commit due a commit
+    /// interval (1 s in these tests) later.
+    mutating func handleFirstMessageAndCommitPeriodically() throws -> CommitRequest {
+        assign(0)
+        let polled = poll([message(0, 0)])
+        _ = succeed(polled.dispatch)
+        advance(by: .seconds(1))
+        let due = tick()
+        return try #require(due.commit)
     }
 
     /// The pending commit point of a partition.

@@ -108,11 +108,7 @@ import _SluiceTime
     /// its own commit, so latencies and counts stay right.
     @Test func synchronousCommitsDoNotConsumeAsynchronousBookkeeping() throws {
         var harness = MachineHarness { $0.commitInterval = .seconds(1) }
-        harness.assign(0)
-        _ = harness.succeed(harness.poll([harness.message(0, 0)]).dispatch)
-        harness.advance(by: .seconds(1))
-        let tick = harness.tick()
-        let async = try #require(tick.commit)
+        let async = try harness.handleFirstMessageAndCommitPeriodically()
         #expect(async.offsets == [TopicPartitionOffset(harness.tp(0), offset: 1)])
         // A synchronous commit (a revocation's) is sent and answered while the async one is out.
         _ = harness.succeed(harness.poll([harness.message(0, 1)]).dispatch)
@@ -134,11 +130,7 @@ import _SluiceTime
 
     @Test func aRefusedCommitHoldsPeriodicCommitsUntilTheNextAssignment() throws {
         var harness = MachineHarness { $0.commitInterval = .seconds(1) }
-        harness.assign(0)
-        _ = harness.succeed(harness.poll([harness.message(0, 0)]).dispatch)
-        harness.advance(by: .seconds(1))
-        let tick = harness.tick()
-        let async = try #require(tick.commit)
+        let async = try harness.handleFirstMessageAndCommitPeriodically()
         let refusal = KafkaError(code: .rdKafka, message: "rebalancing", rdKafkaCode: 27, isRetriable: true)
         _ = harness.machine.asyncCommitAnswered(async.id, error: refusal, now: harness.now)
         #expect(harness.machine.counters.commitFailures == 1)
