@@ -23,6 +23,9 @@ internal import _SluiceTime
 /// ```
 ///
 /// It is a Swift `Clock`, so code under test that sleeps on it is resumed when it is advanced.
+///
+/// Hand-written rather than swift-clocks' `TestClock`: the engine advances the clock from its poll
+/// thread, synchronously, whenever it would wait, and `TestClock.advance(by:)` is `async`.
 public final class ManualClock: Clock, Sendable {
     /// A point on a ``ManualClock``: the time since the clock was created.
     public struct Instant: InstantProtocol, Sendable {

@@ -102,6 +102,30 @@ import _SluiceTime
         #expect(!harness.machine.hasAssignment)
     }
 
+    /// A revocation's drain and commit get the drain timeout while running, and never more than
+    /// what a stop in progress leaves: its immediate budget (counted from the stop, not from the
+    /// revocation) or the final commit's share of the close budget.
+    @Test func aRevocationDuringAStopIsBoundByTheStopsDeadlines() {
+        var running = MachineHarness { $0.drainTimeout = .seconds(30) }
+        running.assign(0)
+        #expect(running.machine.revocationBegan([running.tp(0)], lost: false, now: running.now)
+            == .init(drainDeadline: Duration.seconds(30).nanoseconds, commitDeadline: Duration.seconds(30).nanoseconds))
+
+        var immediate = MachineHarness { $0.drainTimeout = .seconds(30) }
+        immediate.assign(0)
+        _ = immediate.machine.stopRequested(.immediate, now: immediate.now)
+        immediate.advance(by: .seconds(1))
+        #expect(immediate.machine.revocationBegan([immediate.tp(0)], lost: false, now: immediate.now)
+            == .init(drainDeadline: nil, commitDeadline: Duration.seconds(2).nanoseconds))
+
+        var closing = MachineHarness { $0.closeTimeout = .seconds(10) }
+        closing.assign(0)
+        _ = closing.machine.stopRequested(.graceful, now: closing.now)
+        _ = closing.machine.drainEnded(now: closing.now)
+        #expect(closing.machine.revocationBegan([closing.tp(0)], lost: false, now: closing.now)
+            == .init(drainDeadline: nil, commitDeadline: Duration.seconds(5).nanoseconds))
+    }
+
     // MARK: Commits
 
     /// Synchronous commits never consume the bookkeeping of asynchronous ones: each answer finds

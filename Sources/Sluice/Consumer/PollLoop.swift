@@ -194,9 +194,14 @@ final class PollLoop: @unchecked Sendable {
         do {
             try source.commitAsync(request.offsets, id: request.id)
         } catch {
-            let failure = error as? KafkaError ?? KafkaError(code: .invalidArgument, message: "\(error)")
-            committed(id: request.id, error: failure)
+            committed(id: request.id, error: Self.kafkaError(error))
         }
+    }
+
+    /// A source's error as a ``KafkaError`` (sources throw nothing else; anything that is not one
+    /// counts as a permanent failure).
+    private static func kafkaError(_ error: any Error) -> KafkaError {
+        error as? KafkaError ?? KafkaError(code: .invalidArgument, message: "\(error)")
     }
 
     /// An asynchronous commit was answered (inside poll, on this thread).
@@ -222,10 +227,8 @@ final class PollLoop: @unchecked Sendable {
             do {
                 try source.commitSync(request.offsets, remaining: { [clock] in .nanoseconds(cutoff() - clock.now()) })
                 engine.metrics.recordCommit(.nanoseconds(clock.now() - sent))
-            } catch let error as KafkaError {
-                failure = error
             } catch {
-                failure = KafkaError(code: .invalidArgument, message: "\(error)")
+                failure = Self.kafkaError(error)
             }
             let until = cutoff()  // outside the lock: it takes it
             let decision = engine.withMachine {

@@ -57,9 +57,7 @@ extension ConsumerStateMachine {
         endRun(work)
         state.isWriting = false
         if lifecycle.isStopping || partitions[work.topicPartition]?.epoch != work.epoch {
-            deadLetters[key] = nil
-            window.release(work.weight)
-            actions.logs.append(.deadLetterAbandoned(work.message, topic: state.topic))
+            abandonDeadLetter(state, into: &actions)
             actions.wakePoller = shouldWakePoller()
             return actions
         }
@@ -91,10 +89,8 @@ extension ConsumerStateMachine {
     mutating func retryDeadLetter(_ key: InFlightWork.Key, into actions: inout EngineActions) {
         guard var state = deadLetters[key], !state.isWriting else { return }
         let work = state.work
-        if lifecycle.isStopping || partitions[work.topicPartition].map({ $0.epoch != work.epoch || $0.isRevoking }) ?? true {
-            deadLetters[key] = nil
-            window.release(work.weight)
-            actions.logs.append(.deadLetterAbandoned(work.message, topic: state.topic))
+        if isGivenUp(work) {
+            abandonDeadLetter(state, into: &actions)
             return
         }
         state.isWriting = true
@@ -102,6 +98,13 @@ extension ConsumerStateMachine {
         deadLetters[key] = state
         markRunning(work)
         actions.deadLetters.append(DeadLetterRequest(work: work, topic: state.topic, error: state.error, writeAttempt: state.writes))
+    }
+
+    /// Gives a dead-letter write up: the message leaves the window uncommitted.
+    private mutating func abandonDeadLetter(_ state: DeadLetterState, into actions: inout EngineActions) {
+        deadLetters[state.work.key] = nil
+        window.release(state.work.weight)
+        actions.logs.append(.deadLetterAbandoned(state.work.message, topic: state.topic))
     }
 
     /// The spacing of dead-letter writes after failures: the retry policy's, but never below

@@ -17,7 +17,7 @@ extension ConsumerStateMachine {
     mutating func finished(_ works: [InFlightWork], results: [Result<Void, any Error>], now time: Int64) -> EngineActions {
         advance(to: time)
         var actions = EngineActions()
-        let guardsDeadLetters = settings.failurePolicy.deadLetterTopicTemplate != nil
+        let guardsDeadLetters = settings.guardsDeadLetters
         for (work, result) in zip(works, results) {
             var result = result
             if let timeout = settings.handlerTimeout {

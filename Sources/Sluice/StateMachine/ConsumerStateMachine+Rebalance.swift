@@ -47,16 +47,11 @@ extension ConsumerStateMachine {
         dropHeld(of: tps)
         dropQueued(of: tps)
         if lost { return RevocationPlan(drainDeadline: nil, commitDeadline: nil) }
-        switch lifecycle {
-        case .closing(let request):
-            // The shutdown drained and committed already; commit what finished since, within its budget.
-            return RevocationPlan(drainDeadline: nil, commitDeadline: request.closeDeadline ?? now)
-        case .draining(let request) where request.mode == .immediate:
-            return RevocationPlan(drainDeadline: nil, commitDeadline: now + settings.immediateBudget)
-        default:
-            let deadline = now + settings.drainTimeout
-            return RevocationPlan(drainDeadline: deadline, commitDeadline: deadline)
-        }
+        // Never past what a stop in progress leaves (``commitCutoff``). Closing, the shutdown has
+        // drained already; stopping at once, nothing is waited for.
+        let deadline = min(now + settings.drainTimeout, commitCutoff)
+        let isClosing = if case .closing = lifecycle { true } else { false }
+        return RevocationPlan(drainDeadline: isClosing || lifecycle.isImmediate ? nil : deadline, commitDeadline: deadline)
     }
 
     /// The revocation is over: the partitions are forgotten (later completions of their work are

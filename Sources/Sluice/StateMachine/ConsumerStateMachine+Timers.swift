@@ -32,8 +32,7 @@ extension ConsumerStateMachine {
         switch timer.kind {
         case .retry(let key):
             guard let work = retries.removeValue(forKey: key) else { return }  // dropped meanwhile
-            let partition = partitions[work.topicPartition]
-            if lifecycle.isStopping || partition?.epoch != work.epoch || partition?.isRevoking == true {
+            if isGivenUp(work) {
                 // Given up: its offset stays uncommitted, and its lane moves on.
                 if let next = settle(work, done: false) { actions.dispatch.append(next) }
                 return

@@ -64,6 +64,8 @@ struct ConsumerStateMachine: Sendable {
         /// A message whose worker process is stopped from outside runs again this often without
         /// counting an attempt; beyond that, the loss counts as a crash of the handler.
         var maxInterruptions = 3
+        /// Whether the dead-letter guard needs every outcome (dead-letter policy only).
+        var guardsDeadLetters: Bool
 
         init(_ configuration: SluiceConfiguration, enforcesHandlerTimeout: Bool) {
             ordering = configuration.ordering
@@ -78,6 +80,7 @@ struct ConsumerStateMachine: Sendable {
             commitHoldAfterRefusal = max(configuration.effectiveSessionTimeout, .seconds(10)).nanoseconds
             retry = configuration.retry
             failurePolicy = configuration.failurePolicy
+            guardsDeadLetters = configuration.failurePolicy.deadLetterTopicTemplate != nil
             deadLetterGuard = configuration.deadLetterGuard
             deadLetterTimeout = configuration.deadLetterTimeout.nanoseconds
             handlerTimeout = enforcesHandlerTimeout ? configuration.handlerTimeout?.nanoseconds : nil
@@ -196,6 +199,12 @@ struct ConsumerStateMachine: Sendable {
     /// Whether the partition is assigned and not being revoked: its messages are taken.
     func isActive(_ tp: TopicPartition) -> Bool {
         partitions[tp].map { !$0.isRevoking } ?? false
+    }
+
+    /// Whether `work`, waiting for a timer, is given up when it comes due: the consumer stops, or
+    /// its partition is being revoked or no longer in the assignment it was admitted in.
+    func isGivenUp(_ work: InFlightWork) -> Bool {
+        lifecycle.isStopping || partitions[work.topicPartition].map { $0.epoch != work.epoch || $0.isRevoking } ?? true
     }
 
     /// Whether any handler call or dead-letter write of these partitions (all when `nil`) runs.

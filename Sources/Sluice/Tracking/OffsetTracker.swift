@@ -26,16 +26,14 @@
 /// tracker.commitPoint(of: tp)  // 7
 /// ```
 struct OffsetTracker: Sendable {
-    private typealias Entry = PartitionOffsetTracker
-
     /// One entry per partition that received something and was not removed since.
-    private var trackers: [TopicPartition: Entry] = [:]
+    private var trackers: [TopicPartition: PartitionOffsetTracker] = [:]
 
     /// The partition looked up last, and where its entry is: messages come in runs of one
     /// partition (a fetch is per partition), so most look-ups compare instead of hashing. Valid
     /// until an entry is inserted or removed, which resets it; changing an entry's value in place
     /// through `values[index]` keeps every index valid.
-    private var lastLookup: (tp: TopicPartition, index: Dictionary<TopicPartition, Entry>.Index)?
+    private var lastLookup: (tp: TopicPartition, index: Dictionary<TopicPartition, PartitionOffsetTracker>.Index)?
 
     /// The number of offsets received and not yet done, over all tracked partitions.
     private(set) var totalOutstanding: Int = 0
@@ -128,14 +126,14 @@ struct OffsetTracker: Sendable {
     private mutating func withEntry<Result>(
         of tp: TopicPartition,
         creating: Bool,
-        _ body: (inout Entry) -> Result
+        _ body: (inout PartitionOffsetTracker) -> Result
     ) -> Result? {
         if let lastLookup, lastLookup.tp == tp {
             return body(&self.trackers.values[lastLookup.index])
         }
         var index = self.trackers.index(forKey: tp)
         if index == nil, creating {
-            self.trackers[tp] = Entry()
+            self.trackers[tp] = PartitionOffsetTracker()
             index = self.trackers.index(forKey: tp)
         }
         guard let index else {

@@ -209,20 +209,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - id: Comes back with the outcome.
     /// - Throws: ``KafkaError`` when the commit cannot be sent.
     public func commitAsync(_ offsets: [TopicPartitionOffset], id: UInt64) throws {
-        try ensureOpen()
-        let entries = offsets.filter { $0.offset != nil }
-        if entries.isEmpty && !offsets.isEmpty { return }
-        let list = entries.isEmpty ? nil : RDKafkaTopicPartitionList(entries)
+        guard let entries = try committable(offsets) else { return }
         // The consumer's queue, which `poll` serves: the answer runs `asyncCommitCallback` there.
         let queue = rd_kafka_queue_get_consumer(client.handle)
         defer { if let queue { rd_kafka_queue_destroy(queue) } }  // a new reference: ours to release
-        let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id))
-        let error: rd_kafka_resp_err_t =
-            if let list {
-                list.withListPointer { rd_kafka_commit_queue(client.handle, $0, queue, asyncCommitCallback, opaque) }
-            } else {
-                rd_kafka_commit_queue(client.handle, nil, queue, asyncCommitCallback, opaque)
-            }
+        let error = sendCommit(entries, answerTo: queue, asyncCommitCallback, UnsafeMutableRawPointer(bitPattern: UInt(id)))
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw KafkaError.rdKafka(error, "committing \(entries)")
         }
@@ -236,20 +227,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Throws: ``KafkaError`` when the commit or any partition of it fails, or with code
     ///   ``KafkaError/Code/timedOut`` when no answer came in time.
     public func commit(_ offsets: [TopicPartitionOffset], remaining: () -> Duration) throws {
-        try ensureOpen()
-        let entries = offsets.filter { $0.offset != nil }
-        if entries.isEmpty && !offsets.isEmpty { return }
-        let list = entries.isEmpty ? nil : RDKafkaTopicPartitionList(entries)
+        guard let entries = try committable(offsets) else { return }
         let queue = rd_kafka_queue_new(client.handle)!
         defer { rd_kafka_queue_destroy(queue) }  // librdkafka holds its own reference until it answers
         let answer = SyncCommitAnswer(committing: entries)
         let opaque = Unmanaged.passRetained(answer).toOpaque()
-        let error: rd_kafka_resp_err_t =
-            if let list {
-                list.withListPointer { rd_kafka_commit_queue(client.handle, $0, queue, syncCommitCallback, opaque) }
-            } else {
-                rd_kafka_commit_queue(client.handle, nil, queue, syncCommitCallback, opaque)
-            }
+        let error = sendCommit(entries, answerTo: queue, syncCommitCallback, opaque)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             Unmanaged<SyncCommitAnswer>.fromOpaque(opaque).release()  // never answered: balance the +1
             if error == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
@@ -273,6 +256,27 @@ public final class KafkaConsumer: @unchecked Sendable {
             if remaining() <= .zero {
                 throw KafkaError(code: .timedOut, message: "no answer to the commit of \(entries) in time")
             }
+        }
+    }
+
+    /// The entries of `offsets` that carry an offset; `nil` when there are offsets but none carries
+    /// one (nothing to commit). Empty means: the stored offsets of the current assignment.
+    private func committable(_ offsets: [TopicPartitionOffset]) throws -> [TopicPartitionOffset]? {
+        try ensureOpen()
+        let entries = offsets.filter { $0.offset != nil }
+        return entries.isEmpty && !offsets.isEmpty ? nil : entries
+    }
+
+    /// Sends a commit of `entries` (empty: the stored offsets) whose answer goes to `queue`, where
+    /// it runs `callback` with `opaque`, or comes back as an event.
+    private func sendCommit(
+        _ entries: [TopicPartitionOffset], answerTo queue: OpaquePointer?,
+        _ callback: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void,
+        _ opaque: UnsafeMutableRawPointer?
+    ) -> rd_kafka_resp_err_t {
+        guard !entries.isEmpty else { return rd_kafka_commit_queue(client.handle, nil, queue, callback, opaque) }
+        return RDKafkaTopicPartitionList(entries).withListPointer {
+            rd_kafka_commit_queue(client.handle, $0, queue, callback, opaque)
         }
     }
 
