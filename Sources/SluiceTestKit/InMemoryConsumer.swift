@@ -156,6 +156,14 @@ final class InMemoryConsumer: MessageSource {
         if let error = kafka.commit(offsets) { throw error }
     }
 
+    func committed(_ partitions: [TopicPartition], timeout: Duration) throws -> [TopicPartitionOffset] {
+        if kafka.isUnresponsive {
+            clock.advance(by: max(.zero, timeout))
+            throw KafkaError(code: .timedOut, message: "no answer to the offset fetch in time (in-memory broker unresponsive)")
+        }
+        return partitions.map { kafka.committed($0) ?? TopicPartitionOffset($0, offset: nil) }
+    }
+
     func cachedHighWatermark(of partition: TopicPartition) -> Int64? {
         kafka.endOffsets(of: partition.topic)[partition]
     }

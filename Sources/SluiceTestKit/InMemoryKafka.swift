@@ -174,10 +174,24 @@ public final class InMemoryKafka: Sendable {
 
     // MARK: - For the consumer and the sink
 
-    /// Applies a commit, or fails it with the next fault.
+    /// Commits offsets with their metadata as another client of the group would (a tool, an
+    /// earlier version), e.g. to see how a consumer treats metadata that is not Sluice's.
+    public func writeCommitted(_ offsets: [TopicPartitionOffset]) {
+        state.withLock { state in
+            for entry in offsets where entry.offset != nil { state.committed[entry.topicPartition] = entry }
+        }
+    }
+
+    /// The broker's limit on a commit's metadata, as Kafka's `offset.metadata.max.bytes`.
+    public static let offsetMetadataMaxBytes = 4096
+
+    /// Applies a commit, or fails it with the next fault (or when a metadata string is too long).
     func commit(_ offsets: [TopicPartitionOffset]) -> KafkaError? {
         state.withLock { state in
             if let fault = state.commitFaults.popFirst() { return fault }
+            if offsets.contains(where: { ($0.metadata?.utf8.count ?? 0) > Self.offsetMetadataMaxBytes }) {
+                return KafkaError.inMemory(.offsetMetadataTooLarge)
+            }
             for entry in offsets where entry.offset != nil {
                 state.committed[entry.topicPartition] = entry
             }
@@ -229,6 +243,9 @@ extension KafkaError {
         case topicAuthorizationFailed
         /// `UNKNOWN_TOPIC_OR_PART` (retriable).
         case unknownTopic
+        /// `OFFSET_METADATA_TOO_LARGE` (permanent): a commit's metadata exceeds the broker's
+        /// `offset.metadata.max.bytes`.
+        case offsetMetadataTooLarge
     }
 
     /// The error librdkafka reports for `fault`, with its code, name and retriability.
@@ -241,6 +258,7 @@ extension KafkaError {
             case .messageSizeTooLarge: (10, "Broker: Message size too large", false)
             case .topicAuthorizationFailed: (29, "Broker: Topic authorization failed", false)
             case .unknownTopic: (3, "Broker: Unknown topic or partition", true)
+            case .offsetMetadataTooLarge: (12, "Broker: Offset metadata string too large", false)
             }
         return KafkaError(code: .rdKafka, message: message, rdKafkaCode: code, isRetriable: retriable)
     }

@@ -53,7 +53,7 @@ import Testing
             }
 
             func check(_ step: String) throws {
-                for entry in harness.machine.pendingCommits() {
+                for entry in harness.machine.pendingCommits().offsets {
                     let partition = entry.topicPartition.partition
                     let offset = try #require(entry.offset)
                     if let lowest = unfinished[partition]?.min() {
@@ -106,7 +106,7 @@ import Testing
             for (partition, last) in lastAdmitted {
                 let tp = TopicPartition(topic: topic, partition: partition)
                 #expect(harness.machine.tracker.commitPoint(of: tp) == last + 1)
-                let pending = harness.machine.pendingCommits(of: [tp])
+                let pending = harness.machine.pendingCommits(of: [tp]).offsets
                 #expect(pending.allSatisfy { $0.offset == last + 1 })
                 #expect(!pending.isEmpty || harness.machine.committed[tp] == last + 1)
             }

@@ -209,7 +209,7 @@ import _SluiceTime
         #expect(failure.description.contains("dead-letter topic big.dlq"), "\(failure)")
         #expect(failure.description.contains("permanent"), "\(failure)")
         #expect((failure.topic, failure.partition, failure.offset) == ("big", 0, 0))
-        #expect(harness.machine.pendingCommits() == [TopicPartitionOffset(harness.tp(0), offset: 0)])
+        #expect(harness.machine.pendingCommits().offsets.map(\.offset) == [0], "nothing is committed past the message")
         #expect(!harness.machine.isRunning(any: nil))
     }
 

@@ -358,7 +358,34 @@ final class ConsumerEngine: @unchecked Sendable {
             logger.info("window below \(configuration.resumeFraction): resumed \(partitions) partitions")
         case .stopping(let failure):
             logger.warning("stopping the consumer: \(shown(failure))", metadata: failure.loggingMetadata)
+        case .spanPaused(let tp, let commitPoint, let span):
+            logger.warning(
+                "\(tp) paused: \(span) offsets behind its commit point \(commitPoint) reached the uncommitted-span bound; it resumes when the commit point moves",
+                metadata: tp.loggingMetadata.merging(["kafka.offset": "\(commitPoint)"]) { $1 })
+        case .spanResumed(let tp, let commitPoint):
+            logger.info("\(tp) resumed: its commit point moved to \(commitPoint)", metadata: tp.loggingMetadata)
+        case .stuck(let tp, let offset, let attempt, let state, let age, let finishedAbove):
+            logger.warning(
+                "\(tp)@\(offset) has held the partition's commit point for \(Int(age.inSeconds)) s (attempt \(attempt), \(state)) while \(finishedAbove) later offsets are done",
+                metadata: tp.loggingMetadata.merging([
+                    "kafka.offset": "\(offset)", "sluice.attempt": "\(attempt)", "sluice.age.seconds": "\(Int(age.inSeconds))",
+                ]) { $1 })
+        case .restored(let tp, let committed, let finished):
+            logger.info(
+                "\(tp): the last commit (\(committed)) lists \(finished) later offsets as finished; they are skipped",
+                metadata: tp.loggingMetadata)
+        case .metadataIgnored(let tp, let committed, let reason):
+            logger.warning(
+                "\(tp): ignoring the commit metadata of offset \(committed) (\(reason)); handling everything from the committed offset",
+                metadata: tp.loggingMetadata)
         }
+    }
+}
+
+extension TopicPartition {
+    /// Topic and partition as log metadata.
+    var loggingMetadata: Logger.Metadata {
+        ["kafka.topic": "\(topic)", "kafka.partition": "\(partition)"]
     }
 }
 

@@ -270,10 +270,29 @@ final class PollLoop: @unchecked Sendable {
         case .assigned:
             perform(engine.withMachine { $0.assigned(event.partitions, now: clock.now()) })
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(event.partitions.sorted())"])
+            readFinishedOffsets(of: event.partitions)
         default:
             revoke(Set(event.partitions), lost: event.kind == .lost)
         }
     }
+
+    /// Reads the newly assigned partitions' committed offsets with their metadata, so that offsets
+    /// finished before (listed there) are skipped. Before the assignment is applied, so before
+    /// any of their messages is fetched. A failure costs only replay: they are handled again.
+    private func readFinishedOffsets(of partitions: [TopicPartition]) {
+        guard configuration.commitMetadata, !partitions.isEmpty, let source else { return }
+        do {
+            let committed = try source.committed(partitions, timeout: Self.committedReadTimeout)
+            perform(engine.withMachine { $0.committedRead(committed, now: clock.now()) })
+        } catch {
+            logger.warning(
+                "cannot read the committed offsets' metadata; messages finished before the rebalance or restart are handled again",
+                metadata: ["kafka.error": "\(error)", "kafka.partitions": "\(partitions.sorted())"])
+        }
+    }
+
+    /// How long reading committed metadata at an assignment may hold the rebalance up.
+    private static let committedReadTimeout = Duration.seconds(5)
 
     /// Drops the revoked partitions' queued work, drains their running handlers, commits their
     /// commit points synchronously, and forgets them.

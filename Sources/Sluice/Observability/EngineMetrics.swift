@@ -35,6 +35,9 @@ final class EngineMetrics: @unchecked Sendable {
         var assignedPartitions = 0
         /// Lag of each assigned partition (log end offset minus committed offset).
         var lag: [TopicPartition: Int64] = [:]
+        var spanPauses = 0
+        /// Each assigned partition's oldest unfinished message age (seconds) and uncommitted span.
+        var partitions: [TopicPartition: (oldestUnfinishedAge: Double, uncommittedSpan: Int64)] = [:]
     }
 
     /// Whether a metrics backend is bootstrapped; without one nothing is timed or published.
@@ -44,8 +47,8 @@ final class EngineMetrics: @unchecked Sendable {
     /// From an offset commit request to the broker's answer.
     private let commitDuration: Timer
     private var published = Snapshot()
-    /// Partitions whose lag gauge was set: set to 0 once they are no longer assigned.
-    private var lagPartitions: Set<TopicPartition> = []
+    /// Partitions whose gauges were set: set to 0 once they are no longer assigned.
+    private var gaugedPartitions: Set<TopicPartition> = []
 
     init(topics: [String]) {
         self.isEnabled = !(MetricsSystem.factory is NOOPMetricsHandler)
@@ -81,8 +84,12 @@ final class EngineMetrics: @unchecked Sendable {
             increment("sluice_messages_dead_lettered_total", dimensions, by: counts.deadLettered - before.deadLettered)
             increment("sluice_messages_skipped_total", dimensions, by: counts.skipped - before.skipped)
             increment("sluice_handler_timeouts_total", dimensions, by: counts.timedOut - before.timedOut)
+            increment(
+                "sluice_messages_finished_before_restart_total", dimensions,
+                by: counts.finishedBeforeRestart - before.finishedBeforeRestart)
         }
         increment("sluice_pauses_total", [], by: now.pauses - published.pauses)
+        increment("sluice_span_pauses_total", [], by: now.spanPauses - published.spanPauses)
         increment("sluice_commits_total", [("result", "success")], by: now.commits - published.commits)
         increment("sluice_commits_total", [("result", "failure")], by: now.commitFailures - published.commitFailures)
         for (event, count) in now.rebalanceEvents {
@@ -97,12 +104,21 @@ final class EngineMetrics: @unchecked Sendable {
         Gauge(label: "sluice_paused").record(now.isPaused ? 1 : 0)
         Gauge(label: "sluice_assigned_partitions").record(now.assignedPartitions)
         for (tp, lag) in now.lag {
-            lagGauge(tp).record(lag)
+            partitionGauge("sluice_consumer_lag", tp).record(lag)
         }
-        for tp in lagPartitions.subtracting(now.lag.keys) {
-            lagGauge(tp).record(0)  // no longer ours: its lag is another member's
+        for (tp, state) in now.partitions {
+            partitionGauge("sluice_oldest_unfinished_age_seconds", tp).record(state.oldestUnfinishedAge)
+            partitionGauge("sluice_uncommitted_span", tp).record(state.uncommittedSpan)
         }
-        lagPartitions = Set(now.lag.keys)
+        // No longer ours: their lag is another member's, and nothing of theirs is unfinished here.
+        for tp in gaugedPartitions.subtracting(now.lag.keys) {
+            partitionGauge("sluice_consumer_lag", tp).record(0)
+        }
+        for tp in gaugedPartitions.subtracting(now.partitions.keys) {
+            partitionGauge("sluice_oldest_unfinished_age_seconds", tp).record(0)
+            partitionGauge("sluice_uncommitted_span", tp).record(0)
+        }
+        gaugedPartitions = Set(now.lag.keys).union(now.partitions.keys)
         published = now
     }
 
@@ -111,8 +127,8 @@ final class EngineMetrics: @unchecked Sendable {
         Counter(label: label, dimensions: dimensions).increment(by: max(0, delta))
     }
 
-    private func lagGauge(_ tp: TopicPartition) -> Gauge {
-        Gauge(label: "sluice_consumer_lag", dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")])
+    private func partitionGauge(_ label: String, _ tp: TopicPartition) -> Gauge {
+        Gauge(label: label, dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")])
     }
 }
 
@@ -126,8 +142,11 @@ extension EngineMetrics.Snapshot {
             isPaused: machine.isPaused, pauses: counters.pauses, windowFullNanos: machine.windowFullNanos,
             commits: counters.commits, commitFailures: counters.commitFailures, rebalanceEvents: counters.rebalanceEvents,
             assignedPartitions: machine.partitions.count)
+        spanPauses = counters.spanPauses
         for tp in machine.partitions.keys {
             if let position = machine.committed[tp] ?? machine.tracker.commitPoint(of: tp) { lag[tp] = position }
+            let since = machine.tracker[tp]?.oldestOutstandingSince
+            partitions[tp] = (since.map { Double(machine.now - $0) / 1e9 } ?? 0, machine.uncommittedSpan(of: tp))
         }
     }
 }

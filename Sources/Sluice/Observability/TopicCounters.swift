@@ -21,6 +21,8 @@ public struct TopicCounters: Hashable, Sendable {
     public var skipped = 0
     /// Attempts that overran the handler timeout.
     public var timedOut = 0
+    /// Messages not handled because they finished before the restart (commit metadata).
+    public var finishedBeforeRestart = 0
 
     /// All zero.
     public init() {}

@@ -59,6 +59,10 @@ final class KafkaMessageSource: MessageSource {
         try consumer.commit(offsets, remaining: remaining)
     }
 
+    func committed(_ partitions: [TopicPartition], timeout: Duration) throws -> [TopicPartitionOffset] {
+        try consumer.committed(partitions, timeout: timeout)
+    }
+
     func cachedHighWatermark(of partition: TopicPartition) -> Int64? {
         consumer.cachedWatermarks(of: partition)?.high
     }

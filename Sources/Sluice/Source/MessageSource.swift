@@ -38,6 +38,11 @@ package protocol MessageSource: AnyObject, Sendable {
     /// - Throws: the commit's error, or a ``KafkaError`` with code ``KafkaError/Code/timedOut``.
     func commitSync(_ offsets: [TopicPartitionOffset], remaining: () -> Duration) throws
 
+    /// The group's committed offsets of these partitions, with their metadata (`offset == nil`
+    /// where none is committed).
+    /// - Throws: when the group coordinator does not answer within `timeout`.
+    func committed(_ partitions: [TopicPartition], timeout: Duration) throws -> [TopicPartitionOffset]
+
     /// The log end offset as of the last fetch, without a request (for lag).
     func cachedHighWatermark(of partition: TopicPartition) -> Int64?
 

@@ -20,13 +20,14 @@ extension ConsumerStateMachine {
         guard now >= nextCommitAt else { return }
         nextCommitAt = now + settings.commitInterval
         if let until = commitsHeldUntil, now < until { return }
-        let offsets = pendingCommits()
-        guard !offsets.isEmpty else { return }
+        let content = pendingCommits()
+        guard !content.offsets.isEmpty else { return }
         let id = makeCommitID()
         var epochs: [TopicPartition: UInt64] = [:]
-        for entry in offsets { epochs[entry.topicPartition] = partitions[entry.topicPartition]?.epoch }
-        pendingAsyncCommits[id] = PendingCommit(offsets: offsets, epochs: epochs, sentAt: now)
-        actions.commit = CommitRequest(id: id, offsets: offsets)
+        for entry in content.offsets { epochs[entry.topicPartition] = partitions[entry.topicPartition]?.epoch }
+        pendingAsyncCommits[id] = PendingCommit(content: content, epochs: epochs, sentAt: now)
+        actions.commit = CommitRequest(id: id, content: content)
+        for tp in content.overBudget { pauseForMetadataBudget(tp, into: &actions) }
     }
 
     /// An asynchronous commit was answered. Returns how long it took, or `nil` for an answer to no
@@ -39,7 +40,7 @@ extension ConsumerStateMachine {
             counters.commitFailures += 1
             if error.isRebalanceRefusal { holdCommits() }
         } else {
-            acknowledge(pending.offsets, epochs: pending.epochs)
+            acknowledge(pending.content, epochs: pending.epochs)
         }
         return .nanoseconds(now - pending.sentAt)
     }
@@ -47,9 +48,9 @@ extension ConsumerStateMachine {
     /// A synchronous commit of the commit points of these partitions (all when `nil`) that moved,
     /// or `nil` when none did.
     mutating func syncCommit(of tps: Set<TopicPartition>?) -> CommitRequest? {
-        let offsets = pendingCommits(of: tps)
-        guard !offsets.isEmpty else { return nil }
-        return CommitRequest(id: makeCommitID(), offsets: offsets)
+        let content = pendingCommits(of: tps)
+        guard !content.offsets.isEmpty else { return nil }
+        return CommitRequest(id: makeCommitID(), content: content)
     }
 
     /// A synchronous commit (try number `attempt`, from 1) was answered; `deadline` is when its
@@ -59,7 +60,7 @@ extension ConsumerStateMachine {
     ) -> SyncCommitDecision {
         advance(to: time)
         guard let error else {
-            acknowledge(request.offsets, epochs: nil)
+            acknowledge(request.content, epochs: nil)
             return .done
         }
         if error.isRebalanceRefusal {
@@ -78,14 +79,19 @@ extension ConsumerStateMachine {
 
     /// Records offsets the broker acknowledged, for partitions still in the assignment the commit
     /// was made for (`epochs`; `nil` for a synchronous commit, made in the current one).
-    private mutating func acknowledge(_ offsets: [TopicPartitionOffset], epochs: [TopicPartition: UInt64]?) {
-        for entry in offsets {
+    private mutating func acknowledge(_ content: CommitRequest.Content, epochs: [TopicPartition: UInt64]?) {
+        for entry in content.offsets {
             let tp = entry.topicPartition
             guard let offset = entry.offset, let epoch = partitions[tp]?.epoch else { continue }
             if let epochs, epochs[tp] != epoch { continue }
             let highest = max(committed[tp] ?? offset, offset)
             committed[tp] = highest
             lastCommitted[tp] = highest
+            if let version = content.versions[tp] {
+                // Versions only grow within an epoch: an older answer must not make a newer
+                // state look committed.
+                committedVersions[tp] = max(committedVersions[tp] ?? version, version)
+            }
         }
         counters.commits += 1
     }

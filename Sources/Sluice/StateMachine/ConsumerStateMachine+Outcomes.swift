@@ -79,6 +79,7 @@ extension ConsumerStateMachine {
             var again = work
             again.attempt += 1
             retries[work.key] = again
+            attempts[work.key] = again.attempt
             counters.retried += 1
             counters.count(message.topic) { $0.retried += 1 }
             schedule(.retry(work.key), at: now + delay.nanoseconds)

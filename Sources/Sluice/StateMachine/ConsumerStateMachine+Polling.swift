@@ -63,7 +63,7 @@ extension ConsumerStateMachine {
     ///
     /// - Returns: how many were taken from the front (admitted, or refused and dropped); the rest
     ///   wait for room.
-    private mutating func admit(
+    mutating func admit(
         _ polled: some Collection<PolledMessage>, refused: inout Int, into actions: inout EngineActions
     ) -> Int {
         guard lifecycle.isRunning else { return 0 }
@@ -83,10 +83,24 @@ extension ConsumerStateMachine {
                 startedInRun = 0
                 run = partitions[tp].flatMap { $0.isRevoking ? nil : (tp, $0.epoch) }
             }
-            guard let epoch = run?.epoch, tracker.receive(message.offset, on: tp) else {
+            guard let epoch = run?.epoch else {
                 refused += 1
                 continue
             }
+            if !spanPaused.isEmpty, spanPaused.contains(tp) {
+                // Behind messages kept aside at the span bound: in order, after them.
+                holdForSpan(entry, on: tp, into: &actions)
+                continue
+            }
+            guard tracker.receive(message.offset, on: tp, at: entry.polledAt, maxSpan: settings.maxUncommittedSpan) else {
+                if exceedsSpan(message.offset, on: tp) {
+                    holdForSpan(entry, on: tp, into: &actions)
+                } else {
+                    refused += 1
+                }
+                continue
+            }
+            if !restored.isEmpty, skipIfFinishedBefore(message, on: tp) { continue }
             window.take(entry.weight)
             counters.consumed += 1
             counters.count(message.topic) { $0.consumed += 1 }
@@ -105,12 +119,15 @@ extension ConsumerStateMachine {
         return taken
     }
 
-    /// Drops held messages of these partitions (all when `nil`): never admitted, never tracked.
+    /// Drops held messages of these partitions (all when `nil`), those kept aside at the span
+    /// bound included: never admitted, never tracked.
     mutating func dropHeld(of tps: Set<TopicPartition>?) {
         guard let tps else {
             held.removeAll()
+            spanHeld.removeAll()
             return
         }
+        for tp in tps { spanHeld[tp] = nil }
         if held.contains(where: { tps.contains($0.message.topicPartition) }) {
             held.removeAll { tps.contains($0.message.topicPartition) }
         }

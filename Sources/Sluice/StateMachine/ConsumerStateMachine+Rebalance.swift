@@ -25,6 +25,8 @@ extension ConsumerStateMachine {
             nextEpoch += 1
         }
         dropHeld(of: Set(tps))
+        // What this assignment may skip is read from the group next (``committedRead``).
+        for tp in tps { restored[tp] = nil }
         counters.rebalances += 1
         counters.rebalanceEvents["assigned", default: 0] += 1
         hasAssignment = true
@@ -55,12 +57,14 @@ extension ConsumerStateMachine {
     }
 
     /// The revocation is over: the partitions are forgotten (later completions of their work are
-    /// ignored), and, when paused, resumed (librdkafka 2.0.2 keeps a partition's pause flag across
+    /// ignored), and, when paused (for a full window or at their span bound), resumed (librdkafka 2.0.2 keeps a partition's pause flag across
     /// unassign and assign, so a later assignment of it would never fetch).
     mutating func revocationEnded(_ tps: Set<TopicPartition>, lost: Bool, now time: Int64) -> EngineActions {
         advance(to: time)
         var actions = EngineActions()
         tracker.remove(tps)
+        let spanPausedRevoked = spanPaused.intersection(tps)
+        forgetReplayState(of: tps)
         for tp in tps {
             partitions[tp] = nil
             committed[tp] = nil
@@ -72,6 +76,8 @@ extension ConsumerStateMachine {
         if case .paused(let pending) = flow {
             flow = .paused(pending: pending.subtracting(tps))
             actions.resume = tps.sorted()
+        } else if !spanPausedRevoked.isEmpty {
+            actions.resume = spanPausedRevoked.sorted()
         }
         actions.wakePoller = shouldWakePoller()
         return actions

@@ -21,9 +21,13 @@ extension ConsumerStateMachine {
             fire(timer, into: &actions)
         }
         if lifecycle.isRunning {
+            var refused = 0
+            releaseSpanHeld(refused: &refused, into: &actions)
+            if refused > 0 { actions.logs.append(.refused(count: refused)) }
             admitHeld(into: &actions)
             controlFlow(into: &actions)
             commitIfDue(into: &actions)
+            reportStuck(into: &actions)
         }
         return actions
     }
@@ -71,7 +75,8 @@ extension ConsumerStateMachine {
                 windowFullSince = nil
             }
             if case .paused = flow, held.isEmpty, window.isAtOrBelow(settings.resumeFraction) {
-                let active = partitions.keys.filter(isActive).sorted()
+                // Partitions at their span bound stay paused until their commit point moves.
+                let active = partitions.keys.filter { isActive($0) && !spanPaused.contains($0) }.sorted()
                 flow = .open
                 actions.resume += active
                 actions.logs.append(.resumed(partitions: active.count))

@@ -66,6 +66,16 @@ struct ConsumerStateMachine: Sendable {
         var maxInterruptions = 3
         /// Whether the dead-letter guard needs every outcome (dead-letter policy only).
         var guardsDeadLetters: Bool
+        /// Whether commits carry the finished offsets above the commit point (``CommitMetadata``).
+        var commitMetadata: Bool
+        /// The longest metadata string of one partition's commit.
+        var commitMetadataMaxBytes: Int
+        /// Most offsets a partition may hold from its commit point to its last received offset.
+        var maxUncommittedSpan: Int64
+        /// A partition's oldest unfinished message this old, with later ones finished, is stuck.
+        var stuckWarning: Int64
+        /// How often partitions are checked for stuck messages.
+        var stuckCheckInterval: Int64 = 1_000_000_000
 
         init(_ configuration: SluiceConfiguration, enforcesHandlerTimeout: Bool) {
             ordering = configuration.ordering
@@ -84,6 +94,10 @@ struct ConsumerStateMachine: Sendable {
             deadLetterGuard = configuration.deadLetterGuard
             deadLetterTimeout = configuration.deadLetterTimeout.nanoseconds
             handlerTimeout = enforcesHandlerTimeout ? configuration.handlerTimeout?.nanoseconds : nil
+            commitMetadata = configuration.commitMetadata
+            commitMetadataMaxBytes = configuration.commitMetadataMaxBytes
+            maxUncommittedSpan = Int64(configuration.maxUncommittedSpan)
+            stuckWarning = configuration.stuckMessageWarning.nanoseconds
         }
     }
 
@@ -127,7 +141,7 @@ struct ConsumerStateMachine: Sendable {
 
     /// An asynchronous commit sent and not yet answered.
     struct PendingCommit: Sendable {
-        var offsets: [TopicPartitionOffset]
+        var content: CommitRequest.Content
         /// The epoch of each partition when it was sent: an answer must not touch a later assignment.
         var epochs: [TopicPartition: UInt64]
         var sentAt: Int64
@@ -159,15 +173,38 @@ struct ConsumerStateMachine: Sendable {
     var deadlines: [InFlightWork.Call: (due: Int64, work: InFlightWork)] = [:]
     /// Calls failed by their deadline that still run on their thread: their late outcome is dropped.
     var overrun: Set<InFlightWork.Call> = []
+    /// The attempt that runs next of work that failed before (absent: its first), for the
+    /// stuck-message warning.
+    var attempts: [InFlightWork.Key: Int] = [:]
     var timers = Heap<EngineTimer>()
     var timerSequence: UInt64 = 0
     var deadLetterGuard: DeadLetterGuardState
     /// Jitter of retry backoffs: seeded by the driver, so a test replays the same waits.
     var random: SplitMix64
 
+    // MARK: Bounded replay
+    /// Offsets that the last commit's metadata lists as finished, not yet polled again in this
+    /// assignment: skipped when they come.
+    var restored: [TopicPartition: FinishedOffsets] = [:]
+    /// Partitions paused because their uncommitted span reached its bound.
+    var spanPaused: Set<TopicPartition> = []
+    /// The span at which a partition's finished offsets outgrew the metadata budget: its bound
+    /// until it resumes.
+    var metadataSpanLimits: [TopicPartition: Int64] = [:]
+    /// Messages of span-paused partitions polled before the pause took effect, in order.
+    var spanHeld: [TopicPartition: Deque<PolledMessage>] = [:]
+    /// The span-paused partition whose kept messages are being admitted.
+    var releasingSpan: TopicPartition?
+    /// The stuck message last warned about per partition, and when to warn again.
+    var stuckWarned: [TopicPartition: (offset: Int64, again: Int64)] = [:]
+    var nextStuckCheckAt: Int64 = 0
+
     // MARK: Commits
     /// Offsets the broker acknowledged as committed, for assigned partitions.
     var committed: [TopicPartition: Int64] = [:]
+    /// The tracker's done count (``PartitionOffsetTracker/doneVersion``) at each partition's last
+    /// acknowledged commit: with commit metadata, a commit is due when it moved.
+    var committedVersions: [TopicPartition: UInt64] = [:]
     /// The last acknowledged commit of every partition ever held (for final statistics).
     var lastCommitted: [TopicPartition: Int64] = [:]
     var pendingAsyncCommits: [UInt64: PendingCommit] = [:]
@@ -240,13 +277,17 @@ struct ConsumerStateMachine: Sendable {
     /// Dead-letter writes not yet acknowledged.
     var deadLettering: Int { deadLetters.count }
 
-    /// Commit points that differ from what the broker acknowledged, for these partitions (or all).
-    func pendingCommits(of tps: Set<TopicPartition>? = nil) -> [TopicPartitionOffset] {
-        var result: [TopicPartitionOffset] = []
+    /// Commit points that differ from what the broker acknowledged, for these partitions (or
+    /// all), with their metadata; with commit metadata, also those whose finished offsets changed.
+    func pendingCommits(of tps: Set<TopicPartition>? = nil) -> CommitRequest.Content {
+        var result = CommitRequest.Content()
         for tp in (tps.map(Array.init) ?? Array(partitions.keys)).sorted() where partitions[tp] != nil {
-            if let point = tracker.commitPoint(of: tp), point != committed[tp] {
-                result.append(TopicPartitionOffset(tp, offset: point))
-            }
+            guard let entry = tracker[tp], let point = entry.commitPoint else { continue }
+            guard point != committed[tp] || (settings.commitMetadata && entry.doneVersion != committedVersions[tp]) else { continue }
+            let metadata = commitMetadata(of: tp, at: point)
+            result.offsets.append(TopicPartitionOffset(tp, offset: point, metadata: metadata.text))
+            result.versions[tp] = entry.doneVersion
+            if metadata.isTruncated { result.overBudget.append(tp) }
         }
         return result
     }
@@ -254,9 +295,13 @@ struct ConsumerStateMachine: Sendable {
     /// The assigned partitions with their commit points, acknowledged commits and outstanding counts.
     var partitionStatistics: [SluiceStatistics.Partition] {
         partitions.keys.sorted().map { tp in
-            SluiceStatistics.Partition(
-                topicPartition: tp, commitPoint: tracker.commitPoint(of: tp), committed: committed[tp],
-                highWatermark: nil, outstanding: tracker.outstanding(on: tp))
+            let entry = tracker[tp]
+            return SluiceStatistics.Partition(
+                topicPartition: tp, commitPoint: entry?.commitPoint, committed: committed[tp],
+                highWatermark: nil, outstanding: entry?.outstandingCount ?? 0,
+                trackedOffsets: entry?.entryCount ?? 0, uncommittedSpan: uncommittedSpan(of: tp),
+                oldestUnfinishedAge: entry?.oldestOutstandingSince.map { .nanoseconds(now - $0) },
+                isPausedBySpan: spanPaused.contains(tp))
         }
     }
 
@@ -289,6 +334,7 @@ struct ConsumerStateMachine: Sendable {
     /// work of its lane to dispatch, if any.
     mutating func settle(_ work: InFlightWork, done: Bool) -> InFlightWork? {
         window.release(work.weight)
+        if !attempts.isEmpty { attempts[work.key] = nil }
         if done, partitions[work.topicPartition]?.epoch == work.epoch {
             tracker.markDone(work.message.offset, on: work.topicPartition)
         }

@@ -50,8 +50,20 @@ struct DeadLetterRequest: Sendable {
 struct CommitRequest: Sendable {
     /// The commit's identity within the consumer.
     let id: UInt64
-    /// The commit points, one per partition.
-    let offsets: [TopicPartitionOffset]
+    /// The commit points, one per partition, with their metadata.
+    var offsets: [TopicPartitionOffset] { content.offsets }
+    /// What it commits.
+    let content: Content
+
+    /// Commit points and the tracker state they were taken at.
+    struct Content: Sendable {
+        /// The commit points, one per partition, with their metadata.
+        var offsets: [TopicPartitionOffset] = []
+        /// Each partition's ``PartitionOffsetTracker/doneVersion`` when its point was taken.
+        var versions: [TopicPartition: UInt64] = [:]
+        /// Partitions whose finished offsets did not all fit the metadata budget.
+        var overBudget: [TopicPartition] = []
+    }
 }
 
 /// What the engine reports to the log; the drivers turn these into log lines.
@@ -73,6 +85,17 @@ enum EngineLog: Sendable {
     case paused(partitions: Int, inFlight: Int)
     /// The window drained to the resume mark: partitions resumed.
     case resumed(partitions: Int)
+    /// A partition reached its uncommitted-span bound behind a slow message: it alone is paused.
+    case spanPaused(TopicPartition, commitPoint: Int64, span: Int64)
+    /// A span-paused partition's commit point moved: it is resumed.
+    case spanResumed(TopicPartition, commitPoint: Int64)
+    /// A partition's oldest unfinished message holds its commit point while later ones are done.
+    case stuck(TopicPartition, offset: Int64, attempt: Int, state: String, age: Duration, finishedAbove: Int)
+    /// The committed metadata of a newly assigned partition lists offsets finished before: they are skipped.
+    case restored(TopicPartition, committed: Int64, finished: Int64)
+    /// The committed metadata of a newly assigned partition was not read: everything from the
+    /// committed offset is handled.
+    case metadataIgnored(TopicPartition, committed: Int64, reason: String)
     /// The consumer stops on this error.
     case stopping(SluiceError)
 }

@@ -26,6 +26,10 @@ struct EngineCounters: Sendable {
     var interrupted = 0
     /// Times the partitions were paused because the window stayed full.
     var pauses = 0
+    /// Messages skipped because the last commit's metadata lists them as finished.
+    var finishedBeforeRestart = 0
+    /// Times a partition was paused alone at its uncommitted-span bound.
+    var spanPauses = 0
     /// Assignments and revocations this consumer took part in.
     var rebalances = 0
     /// Rebalance events by kind (`assigned`, `revoked`, `lost`), for metrics.

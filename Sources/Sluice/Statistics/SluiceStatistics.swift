@@ -25,6 +25,15 @@ public struct SluiceStatistics: Sendable {
         public var highWatermark: Int64?
         /// Messages received and not yet done (running, waiting for their lane, or retrying).
         public var outstanding: Int
+        /// Offsets the tracker holds: the outstanding ones and the done ones above the commit
+        /// point. At most ``SluiceConfiguration/maxUncommittedSpan``.
+        public var trackedOffsets: Int = 0
+        /// Offsets from the commit point to the last received one (0 when none is outstanding).
+        public var uncommittedSpan: Int64 = 0
+        /// How long the oldest unfinished message has been in the engine, if any.
+        public var oldestUnfinishedAge: Duration?
+        /// Whether the partition is paused because its uncommitted span reached its bound.
+        public var isPausedBySpan = false
 
         /// Messages not yet committed: high watermark minus committed offset (or commit point).
         public var lag: Int64? {
@@ -50,6 +59,11 @@ public struct SluiceStatistics: Sendable {
     public var skipped: Int
     /// Messages acknowledged by the dead-letter topic.
     public var deadLettered: Int
+    /// Messages not handled because the last commit's metadata lists them as finished before the
+    /// restart (or before the rebalance that brought their partition here).
+    public var finishedBeforeRestart: Int = 0
+    /// Times a partition was paused alone because its uncommitted span reached its bound.
+    public var spanPauses: Int = 0
     /// Dead-letter writes not yet acknowledged.
     public var deadLettering: Int
     /// Handler calls lost to a worker process stopped from outside (`kill -9`, the OOM killer),
@@ -104,7 +118,8 @@ extension SluiceStatistics {
         self.init(
             takenAt: now, consumed: counters.consumed, completed: counters.completed, failed: counters.failed,
             retried: counters.retried, timedOut: counters.timedOut, skipped: counters.skipped,
-            deadLettered: counters.deadLettered, deadLettering: machine.deadLettering, interrupted: counters.interrupted,
+            deadLettered: counters.deadLettered, finishedBeforeRestart: counters.finishedBeforeRestart,
+            spanPauses: counters.spanPauses, deadLettering: machine.deadLettering, interrupted: counters.interrupted,
             topics: counters.topics.byTopic,
             inFlightMessages: machine.window.count, inFlightBytes: machine.window.weight, isPaused: machine.isPaused,
             pauses: counters.pauses, rebalances: counters.rebalances, commits: counters.commits,

@@ -46,12 +46,15 @@ struct OffsetTracker: Sendable {
     /// - Parameters:
     ///   - offset: The message offset.
     ///   - tp: The message's partition.
-    /// - Returns: `false`, recording nothing, for a redelivered offset (at or below the last one
+    ///   - time: When it was received (engine clock).
+    ///   - maxSpan: Refuse it when the partition's span would exceed this (see
+    ///     ``PartitionOffsetTracker/receive(_:at:maxSpan:)``).
+    /// - Returns: `false`, recording nothing, for an offset beyond `maxSpan`, a redelivered offset (at or below the last one
     ///   received on `tp`) or an invalid one; see ``PartitionOffsetTracker/receive(_:)``.
     @discardableResult
-    mutating func receive(_ offset: Int64, on tp: TopicPartition) -> Bool {
+    mutating func receive(_ offset: Int64, on tp: TopicPartition, at time: Int64 = 0, maxSpan: Int64 = .max) -> Bool {
         // Updating in place avoids copying the partition's deque.
-        let received = self.withEntry(of: tp, creating: true) { $0.receive(offset) }
+        let received = self.withEntry(of: tp, creating: true) { $0.receive(offset, at: time, maxSpan: maxSpan) }
         guard received == true else {
             // An invalid first offset must not leave an empty tracker behind.
             if self.trackers[tp]?.lastReceived == nil {
@@ -97,6 +100,12 @@ struct OffsetTracker: Sendable {
     /// The number of offsets received and not yet done on a partition; 0 if it is not tracked.
     func outstanding(on tp: TopicPartition) -> Int {
         self.trackers[tp]?.outstandingCount ?? 0
+    }
+
+    /// A partition's entry, if it is tracked (for the queries of ``PartitionOffsetTracker``).
+    subscript(tp: TopicPartition) -> PartitionOffsetTracker? {
+        if let lastLookup, lastLookup.tp == tp { return self.trackers.values[lastLookup.index] }
+        return self.trackers[tp]
     }
 
     /// Stops tracking partitions, on revocation or when the consumer closes (their commit points

@@ -38,6 +38,8 @@ struct PartitionOffsetTracker: Sendable {
     private struct Entry: Sendable {
         var offset: Int64
         var isDone: Bool
+        /// When it was received (engine clock), for the age of the oldest unfinished message.
+        var receivedAt: Int64
     }
 
     /// Received offsets, strictly increasing. Invariant: the head, if any, is not done (done
@@ -49,6 +51,10 @@ struct PartitionOffsetTracker: Sendable {
 
     /// The number of offsets received and not yet done.
     private(set) var outstandingCount: Int = 0
+
+    /// Counts offsets marked done: a commit whose metadata lists finished offsets is due again
+    /// when it moved, even if the commit point did not.
+    private(set) var doneVersion: UInt64 = 0
 
     /// Creates a tracker that has received nothing.
     init() {}
@@ -62,23 +68,56 @@ struct PartitionOffsetTracker: Sendable {
         return self.lastReceived.map { $0 + 1 }
     }
 
+    /// The lowest received offset not yet done, if any.
+    var lowestOutstanding: Int64? { entries.first?.offset }
+
+    /// When the lowest outstanding offset was received (engine clock), if any.
+    var oldestOutstandingSince: Int64? { entries.first?.receivedAt }
+
+    /// The offsets held in memory: the outstanding ones and the done ones above the lowest
+    /// outstanding one. At most the span from the commit point to the last received offset.
+    var entryCount: Int { entries.count }
+
+    /// The number of offsets from the commit point up to `offset` (included) if it were received
+    /// now: 1 when nothing is outstanding (a gap in the log below it holds nothing back).
+    func span(upTo offset: Int64) -> Int64 {
+        guard let head = entries.first else { return 1 }
+        return offset - head.offset + 1
+    }
+
+    /// The done offsets above the commit point, relative to it; `nil` when nothing is outstanding
+    /// (the commit point is then past every received offset).
+    var finishedAboveCommitPoint: FinishedOffsets? {
+        guard let head = entries.first else { return nil }
+        var finished = FinishedOffsets(commitPoint: head.offset)
+        for entry in entries where entry.isDone { finished.append(entry.offset) }
+        return finished
+    }
+
     /// Records a received offset.
     ///
     /// Offsets must be strictly increasing; gaps are allowed (compaction, transaction markers).
     ///
-    /// - Parameter offset: The offset of a message that entered the engine.
+    /// - Parameters:
+    ///   - offset: The offset of a message that entered the engine.
+    ///   - time: When it did (engine clock).
+    ///   - maxSpan: Refuse it when the span from the commit point up to it would exceed this.
     /// - Returns: `true` if it was recorded. `false`, recording nothing, for an offset at or below
-    ///   the last one received (a redelivery, which the caller should drop), and for an offset that
-    ///   no Kafka message carries (negative, or `Int64.max` whose successor cannot be committed).
+    ///   the last one received (a redelivery, which the caller should drop), for an offset that
+    ///   no Kafka message carries (negative, or `Int64.max` whose successor cannot be committed),
+    ///   and for one beyond `maxSpan` (``span(upTo:)`` tells).
     @discardableResult
-    mutating func receive(_ offset: Int64) -> Bool {
+    mutating func receive(_ offset: Int64, at time: Int64 = 0, maxSpan: Int64 = .max) -> Bool {
         guard offset >= 0, offset < .max else {
+            return false
+        }
+        if let head = self.entries.first, offset - head.offset >= maxSpan {
             return false
         }
         if let lastReceived = self.lastReceived, offset <= lastReceived {
             return false
         }
-        self.entries.append(Entry(offset: offset, isDone: false))
+        self.entries.append(Entry(offset: offset, isDone: false, receivedAt: time))
         self.lastReceived = offset
         self.outstandingCount += 1
         return true
@@ -103,6 +142,7 @@ struct PartitionOffsetTracker: Sendable {
             // O(1) amortised, since each entry is popped once.
             self.entries.removeFirst()
             self.outstandingCount -= 1
+            self.doneVersion &+= 1
             while let next = self.entries.first, next.isDone {
                 self.entries.removeFirst()
             }
@@ -113,6 +153,7 @@ struct PartitionOffsetTracker: Sendable {
         }
         self.entries[index].isDone = true
         self.outstandingCount -= 1
+        self.doneVersion &+= 1
         return false
     }
 

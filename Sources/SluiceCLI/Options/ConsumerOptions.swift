@@ -64,6 +64,21 @@ struct ConsumerOptions: ParsableArguments {
     @Option(name: .customLong("pause-threshold"), help: "Window full this long pauses the partitions. (env: SLUICE_PAUSE_THRESHOLD)")
     var pauseThreshold: DurationArgument = DurationArgument(.seconds(3))
 
+    @Option(
+        name: .customLong("max-uncommitted-span"),
+        help: "Most offsets one partition may hold behind its commit point (a slow message); at it, that partition alone pauses. (env: SLUICE_MAX_UNCOMMITTED_SPAN)")
+    var maxUncommittedSpan: Int = 10_000
+
+    @Option(
+        name: .customLong("commit-metadata"),
+        help: "on | off: commits list the finished offsets above the commit point, so a restart skips them. (env: SLUICE_COMMIT_METADATA)")
+    var commitMetadata: Switch = .on
+
+    @Option(
+        name: .customLong("stuck-warning"),
+        help: "Warn when a partition's oldest unfinished message holds later finished ones this long. (env: SLUICE_STUCK_WARNING)")
+    var stuckWarning: DurationArgument = DurationArgument(.seconds(60))
+
     @Option(name: .customLong("embedded-partitions"), help: "Partitions of each topic on the embedded broker (without --brokers). (env: SLUICE_EMBEDDED_PARTITIONS)")
     var embeddedPartitions: Int = 8
 
@@ -79,6 +94,8 @@ struct ConsumerOptions: ParsableArguments {
             throw ValidationError("--assignment must be eager or cooperative-sticky, got '\(assignment)'")
         }
         guard embeddedPartitions >= 1 else { throw ValidationError("--embedded-partitions must be at least 1") }
+        guard maxUncommittedSpan >= 1 else { throw ValidationError("--max-uncommitted-span must be at least 1, got \(maxUncommittedSpan)") }
+        guard stuckWarning.duration > .zero else { throw ValidationError("--stuck-warning must be positive") }
     }
 
     /// The engine configuration these options describe.
@@ -92,12 +109,21 @@ struct ConsumerOptions: ParsableArguments {
         config.commitInterval = commitInterval.duration
         config.drainTimeout = drainTimeout.duration
         config.pauseThreshold = pauseThreshold.duration
+        config.maxUncommittedSpan = maxUncommittedSpan
+        config.commitMetadata = commitMetadata == .on
+        config.stuckMessageWarning = stuckWarning.duration
         config.kafka.assignment = assignment == "cooperative-sticky" ? .cooperativeSticky : .eager
         config.kafka.common.properties = try kafka.parsed()
         // Handler options that carry secrets are masked in dead-letter headers too.
         config.secrets = SluiceApp.redactor
         return config
     }
+}
+
+/// An `on | off` option value.
+enum Switch: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case on
+    case off
 }
 
 /// Logging and progress options shared by long-running commands.

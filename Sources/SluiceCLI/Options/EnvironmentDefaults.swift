@@ -48,6 +48,7 @@ enum EnvironmentDefaults {
             ("dead-letter-ratio-window", .single), ("dead-letter-timeout", .single), ("handler-timeout", .single), ("metrics-port", .single),
             ("metrics-host", .single), ("liveness-ttl", .single), ("isolation", .single),
             ("max-tasks-per-worker", .single), ("max-worker-memory", .single), ("worker-backtraces", .flag),
+            ("max-uncommitted-span", .single), ("commit-metadata", .single), ("stuck-warning", .single),
         ],
         // dev-broker's --brokers is a count, so SLUICE_BROKERS (an address list) is not read for it.
         "dev-broker": [("topic", .list(",")), ("bootstrap-file", .single)],

@@ -29,7 +29,20 @@ public enum StatusFormatter {
         if current.retried > 0 { parts.append("retried \(count(current.retried))") }
         if current.deadLettered > 0 { parts.append("dead-lettered \(count(current.deadLettered))") }
         if current.isPaused { parts.append("PAUSED (window full)") }
+        if let held = heldBack(current) { parts.append(held) }
         return parts.joined(separator: " · ")
+    }
+
+    /// The worst partition whose oldest unfinished message holds finished ones behind it, if it
+    /// has waited a second or more: `oldest unfinished orders[3]@1200 for 42 s (2 partitions at span bound)`.
+    static func heldBack(_ stats: SluiceStatistics) -> String? {
+        let holding = stats.partitions.filter { $0.trackedOffsets > $0.outstanding }
+        guard let worst = holding.max(by: { ($0.oldestUnfinishedAge ?? .zero) < ($1.oldestUnfinishedAge ?? .zero) }),
+            let age = worst.oldestUnfinishedAge, age >= .seconds(1), let offset = worst.commitPoint
+        else { return nil }
+        let atBound = stats.partitions.count { $0.isPausedBySpan }
+        return "oldest unfinished \(worst.topicPartition)@\(offset) for \(format(age))"
+            + (atBound > 0 ? " (\(atBound) partition\(atBound == 1 ? "" : "s") at span bound)" : "")
     }
 
     /// The summary printed when a run ends.
@@ -44,6 +57,10 @@ public enum StatusFormatter {
                 "failures   retried \(stats.retried), timed out \(stats.timedOut), skipped \(stats.skipped), dead-lettered \(stats.deadLettered)"
                     + (stats.deadLettering > 0 ? " (\(stats.deadLettering) unacknowledged)" : "")
                     + (stats.interrupted > 0 ? ", run again after a worker was stopped from outside \(stats.interrupted)" : ""))
+        }
+        if stats.finishedBeforeRestart + stats.spanPauses > 0 {
+            lines.append(
+                "replay     skipped \(stats.finishedBeforeRestart) finished before the restart; partitions paused at the span bound \(stats.spanPauses) times")
         }
         if let p50 = stats.latency.percentile(0.5), let p99 = stats.latency.percentile(0.99) {
             lines.append("latency    poll → done p50 \(format(p50)), p99 \(format(p99)), max \(format(stats.latency.max))")
