@@ -185,6 +185,7 @@ let package = Package(
             dependencies: [
                 "SluiceCLI",
                 "Sluice",
+                "SluiceTestKit",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),

@@ -10,6 +10,7 @@ import Logging
 import Sluice
 @testable import SluiceCLI
 import SluiceProcessPool
+import SluiceTestKit
 import Synchronization
 import Testing
 
@@ -17,27 +18,6 @@ import Testing
 /// line, masks them in its logs (librdkafka's included), and gives worker processes none of
 /// Kafka's configuration.
 struct SecretHandlingTests {
-    /// Collects the lines a logger writes.
-    final class Captured: Sendable {
-        let lines = Mutex<[String]>([])
-    }
-
-    struct CapturingLogHandler: LogHandler {
-        let captured: Captured
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let line = "\(event.message) \(event.metadata ?? [:]) \(self.metadata) \(event.error.map { "\($0)" } ?? "")"
-            captured.lines.withLock { $0.append(line) }
-        }
-    }
-
     @Test func theCommandLinesSecretsAreFoundInEveryForm() {
         let redactor = SecretRedactor(commandLine: [
             "run", "-X", "sasl.password=Alpha1", "-Xssl.key.password=Bravo2",
@@ -51,17 +31,17 @@ struct SecretHandlingTests {
     }
 
     @Test func theLoggerMasksMessagesMetadataAndErrors() {
-        let captured = Captured()
+        let captured = CapturedLogs()
         var logger = Logger(label: "test") { _ in
             RedactingLogHandler(
-                wrapping: CapturingLogHandler(captured: captured), redactor: SecretRedactor(secrets: ["S3cr3t"]))
+                wrapping: captured.handler(), redactor: SecretRedactor(secrets: ["S3cr3t"]))
         }
         logger[metadataKey: "handler"] = "key S3cr3t"
         struct Failure: Error, CustomStringConvertible { var description = "rejected S3cr3t" }
         logger.warning(
             "login with S3cr3t failed",
             error: Failure(), metadata: ["nested": ["list": ["S3cr3t", .stringConvertible(42)], "text": "x S3cr3t"]])
-        let lines = captured.lines.withLock { $0 }
+        let lines = captured.lines
         #expect(lines.count == 1)
         #expect(!lines.joined().contains("S3cr3t"), "\(lines)")
         #expect(lines.first?.contains("login with *** failed") == true, "\(lines)")
@@ -73,13 +53,13 @@ struct SecretHandlingTests {
     /// user's logger too), and the runner's logger would mask it again.
     @Test func librdkafkasOwnLogLinesAreMasked() throws {
         func logLines(redacting: Bool) throws -> [String] {
-            let captured = Captured()
+            let captured = CapturedLogs()
             let properties = [
                 "security.protocol": "sasl_plaintext", "sasl.mechanisms": "OAUTHBEARER",
                 "enable.sasl.oauthbearer.unsecure.jwt": "true", "sasl.oauthbearer.config": "bogus0authS3cr3t",
             ]
             let logger = Logger(label: "test") { _ -> any LogHandler in
-                let capturing = CapturingLogHandler(captured: captured)
+                let capturing = captured.handler()
                 guard redacting else { return capturing }
                 return RedactingLogHandler(wrapping: capturing, redactor: SecretRedactor(kafkaProperties: properties))
             }
@@ -89,10 +69,10 @@ struct SecretHandlingTests {
             defer { try? consumer.close(timeout: .seconds(5)) }
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: .seconds(10))
-            while clock.now < deadline, !captured.lines.withLock({ $0.contains { $0.contains("sasl.oauthbearer.config") } }) {
+            while clock.now < deadline, !captured.lines.contains(where: { $0.contains("sasl.oauthbearer.config") }) {
                 _ = try? consumer.poll(timeout: .milliseconds(50))
             }
-            return captured.lines.withLock { $0 }.filter { $0.contains("sasl.oauthbearer.config") }
+            return captured.lines.filter { $0.contains("sasl.oauthbearer.config") }
         }
         let plain = try logLines(redacting: false)
         #expect(!plain.isEmpty)

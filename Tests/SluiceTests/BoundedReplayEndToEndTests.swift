@@ -8,6 +8,7 @@
 import Foundation
 import Logging
 import Sluice
+import SluiceTestKit
 import Testing
 
 extension EngineIntegrationTests {
@@ -41,12 +42,12 @@ extension EngineIntegrationTests {
             try EngineFixture.produce(to: Self.topic, on: broker, count: 100)
             try await Self.commitAsAnotherClient(broker, group: group, offset: 40, metadata: "{\"owner\":\"spark-job-7\"}")
 
-            let warnings = BoundedReplayTestKitTests.Warnings()
+            let warnings = CapturedLogs()
             let log = HandledLog()
             let consumer = try SluiceConsumer(
                 configuration: EngineFixture.groupConfiguration(broker: broker, group: group, topic: Self.topic),
                 handler: ClosureMessageHandler { message, _ in log.record(message) },
-                logger: warnings.logger)
+                logger: warnings.logger(level: .warning))
             let run = EngineFixture.start(consumer)
             let last = try await EngineFixture.awaitCommittedEnd(broker: broker, group: group, topic: Self.topic, partitions: 1)
             consumer.stop()
@@ -56,8 +57,8 @@ extension EngineIntegrationTests {
             #expect(log.offsets[0]?.min() == 40)
             #expect(consumer.statistics.finishedBeforeRestart == 0)
             #expect(
-                warnings.all.contains { $0.contains("\(Self.topic)[0]: ignoring the commit metadata of offset 40 (not written by Sluice") },
-                "\(warnings.all)")
+                warnings.lines.contains { $0.contains("\(Self.topic)[0]: ignoring the commit metadata of offset 40 (not written by Sluice") },
+                "\(warnings.lines)")
         }
 
         @Test func whatOneConsumerFinishedBehindAStuckMessageItsSuccessorSkips() async throws {

@@ -17,32 +17,6 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct BoundedReplayTestKitTests {
     typealias Recorder = TestKitTests.Recorder
 
-    /// Log lines at warning level and above.
-    final class Warnings: Sendable {
-        private let lines = Mutex<[String]>([])
-
-        var all: [String] { lines.withLock { $0 } }
-
-        var logger: Logger {
-            Logger(label: "sluice.test") { _ in Handler(warnings: self) }
-        }
-
-        struct Handler: LogHandler {
-            let warnings: Warnings
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .warning
-
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-
-            func log(event: LogEvent) {
-                warnings.lines.withLock { $0.append("\(event.message)") }
-            }
-        }
-    }
-
     /// Offset 0 fails on every attempt, an hour apart; everything else succeeds.
     static func stuckAtZero(_ config: inout SluiceConfiguration) -> Recorder {
         config.ordering = .unordered
@@ -77,17 +51,17 @@ import Testing
         let kafka = TestKitTests.kafka(partitions: 1, messages: 30)
         let tp = TopicPartition(topic: "orders", partition: 0)
         kafka.writeCommitted([TopicPartitionOffset(tp, offset: 5, metadata: metadata)])
-        let warnings = Warnings()
+        let warnings = CapturedLogs()
         let handler = Recorder()
         let run = try await TestConsumer(
-            configuration: kafka.configuration(topics: ["orders"]), kafka: kafka, handler: handler, logger: warnings.logger
+            configuration: kafka.configuration(topics: ["orders"]), kafka: kafka, handler: handler, logger: warnings.logger(level: .warning)
         ).run()
         #expect(run.failure == nil)
         #expect(handler.handled.count == 25)
         #expect(handler.handled["orders[0]@5"] == 1)
         #expect(run.statistics.finishedBeforeRestart == 0)
         #expect(run.committed[tp] == 30)
-        let warning = try #require(warnings.all.first { $0.contains("ignoring the commit metadata") }, "\(warnings.all)")
+        let warning = try #require(warnings.lines.first { $0.contains("ignoring the commit metadata") }, "\(warnings.lines)")
         #expect(warning.contains("orders[0]"))
         #expect(warning.contains("offset 5"))
     }
@@ -106,8 +80,8 @@ import Testing
         config.ordering = .unordered
         config.retry = RetryPolicy(maxAttempts: 100, initialBackoff: .seconds(3_600), multiplier: 1, maxBackoff: .seconds(3_600), jitter: 0)
         let mostTracked = Mutex(0)
-        let warnings = Warnings()
-        let run = try await TestConsumer(configuration: config, kafka: kafka, handler: handler, logger: warnings.logger).run(
+        let warnings = CapturedLogs()
+        let run = try await TestConsumer(configuration: config, kafka: kafka, handler: handler, logger: warnings.logger(level: .warning)).run(
             until: .when { stats in
                 mostTracked.withLock { $0 = max($0, stats.partitions.map(\.trackedOffsets).max() ?? 0) }
                 let stuck = stats.partitions.first { $0.topicPartition.partition == 0 }
@@ -118,7 +92,7 @@ import Testing
         #expect(run.committed[TopicPartition(topic: "orders", partition: 1)] == 3_000, "the other partition finished everything")
         #expect(handler.handled.keys.filter { $0.hasPrefix("orders[0]") }.count == 499, "within the span behind offset 0")
         #expect(run.statistics.spanPauses == 1)
-        #expect(warnings.all.contains { $0.contains("orders[0] paused: 500 offsets behind its commit point 0") }, "\(warnings.all)")
-        #expect(warnings.all.contains { $0.contains("orders[0]@0 has held the partition's commit point for") && $0.contains("attempt 2") && $0.contains("499 later offsets are done") }, "\(warnings.all)")
+        #expect(warnings.lines.contains { $0.contains("orders[0] paused: 500 offsets behind its commit point 0") }, "\(warnings.lines)")
+        #expect(warnings.lines.contains { $0.contains("orders[0]@0 has held the partition's commit point for") && $0.contains("attempt 2") && $0.contains("499 later offsets are done") }, "\(warnings.lines)")
     }
 }
