@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import Sluice
 import SluiceTestKit
+import Synchronization
 import Testing
 
 extension EngineIntegrationTests {
@@ -59,6 +60,43 @@ extension EngineIntegrationTests {
             #expect(
                 warnings.lines.contains { $0.contains("\(Self.topic)[0]: ignoring the commit metadata of offset 40 (not written by Sluice") },
                 "\(warnings.lines)")
+        }
+
+        /// librdkafka's pause and resume around messages kept aside at the span bound: nothing is
+        /// lost or handled twice, and the tracker never holds more than the span.
+        @Test func aPartitionPausedAtItsSpanBoundLosesAndRepeatsNothing() async throws {
+            let broker = try EngineFixture.broker(topic: Self.topic, partitions: 1)
+            let group = "g-\(UUID().uuidString.prefix(8))"
+            try EngineFixture.produce(to: Self.topic, on: broker, count: 3_000)
+            var config = EngineFixture.configuration(broker: broker, group: group, topic: Self.topic)
+            config.ordering = .unordered
+            config.maxUncommittedSpan = 500
+            // Offset 0 fails twice, two seconds apart: the partition reaches its span meanwhile.
+            config.retry = RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(2), multiplier: 1, maxBackoff: .seconds(2), jitter: 0)
+            let attempts = Mutex(0)
+            let started = try StartedConsumer.start(config) { message in
+                guard message.offset == 0 else { return }
+                if attempts.withLock({ count in count += 1; return count <= 2 }) { throw NonRetryableTestError() }
+            }
+            var mostTracked = 0
+            var sawPause = false
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .seconds(60))
+            while clock.now < deadline {
+                let stats = started.consumer.statistics
+                mostTracked = max(mostTracked, stats.partitions.map { $0.trackedOffsets }.max() ?? 0)
+                sawPause = sawPause || stats.partitions.contains { $0.isPausedBySpan }
+                if stats.completed >= 3_000 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let last = try await EngineFixture.awaitCommittedEnd(broker: broker, group: group, topic: Self.topic, partitions: 1)
+            try await started.stop()
+            #expect(last.committed == [0: 3_000])
+            #expect(sawPause, "the partition paused at its span")
+            #expect(started.consumer.statistics.spanPauses >= 1)
+            #expect(mostTracked <= 500, "\(mostTracked) offsets tracked")
+            #expect(started.log.missing(of: 3_000).isEmpty)
+            #expect(started.log.total == 3_002, "each message once, offset 0 three times: \(started.log.total)")
         }
 
         @Test func whatOneConsumerFinishedBehindAStuckMessageItsSuccessorSkips() async throws {

@@ -52,6 +52,8 @@ public struct SluiceConfiguration: Sendable {
     /// With ``commitMetadata``, a partition is also paused when its finished offsets no longer
     /// fit ``commitMetadataMaxBytes`` (a contiguous run fits in a few bytes whatever its length;
     /// the worst pattern, every other offset finished, about 24,000 offsets in 4,096 bytes).
+    /// A partition's messages in flight all lie within its span: on topics with few partitions,
+    /// keep it well above ``maxInFlightMessages``, or the span, not the window, bounds them.
     /// Default: 10,000.
     public var maxUncommittedSpan: Int
     /// Whether each commit carries, in its metadata, the offsets above the commit point that are
