@@ -86,6 +86,32 @@ extension ProcessTests {
             #expect(spin.ratioToIdeal != nil)
         }
 
+        /// The scenarios of many partitions, of worker processes' per-message cost, and of a slow
+        /// trickle: each reads what it should, and the trickle's ideal is its arrival rate.
+        @Test func wideProcessAndTrickleScenariosHandleEveryMessage() async throws {
+            let (code, process) = try await SluiceProcess.run(
+                ["bench", "--json", "--scenarios", "noop-unordered-64p,noop-process,trickle-1k", "--messages", "2000", "--seconds", "0.05"],
+                within: .seconds(240))
+            #expect(code == 0, "\(process.transcript)")
+            let report = try JSONDecoder().decode(Report.self, from: Data(process.stdout.joined(separator: "\n").utf8))
+            #expect(report.scenarios.map(\.name) == ["noop-unordered-64p", "noop-process", "trickle-1k"])
+            for scenario in report.scenarios {
+                #expect(scenario.error == nil, "\(scenario.name): \(scenario.error ?? "")")
+                #expect(scenario.handled >= scenario.messages, "\(scenario.name)")
+            }
+            let wide = report.scenarios[0]
+            #expect(wide.messages == 2_000)
+            #expect(wide.handled == 2_000, "every message of the 64 partitions, none twice")
+            #expect(report.scenarios[1].messages == 400)
+            // At least 200 messages arriving at 1,000/s, in fours (one per partition, round robin).
+            let trickle = report.scenarios[2]
+            #expect(trickle.messages == 200)
+            #expect(trickle.handled == 200)
+            #expect(trickle.idealMessagesPerSecond == 1_000)
+            #expect(trickle.messagesPerSecond != nil)
+            #expect(trickle.pollToDoneP99Milliseconds != nil)
+        }
+
         @Test func anUnknownScenarioIsAUsageErrorListingTheKnownOnes() async throws {
             let (code, process) = try await SluiceProcess.run(["bench", "--scenarios", "raw,warp-speed"])
             #expect(code == 64, "\(process.transcript)")

@@ -25,6 +25,12 @@ struct BenchRunner: Sendable {
     static let smallTopic = "bench"
     static let largeTopic = "bench-1kb"
     static let emptyTopic = "bench-idle"
+    static let wideTopic = "bench-64p"
+    static let trickleTopic = "bench-trickle"
+    /// Partitions of the wide workload.
+    static let widePartitions = 64
+    /// Partitions of the trickle workload, written round robin by the scenario.
+    static let tricklePartitions = 4
 
     /// Partitions for `count` messages of `size` bytes: the embedded broker keeps about 5 MB per
     /// partition, so aim for at most about 3 MB each (and at least 16 partitions).
@@ -45,6 +51,7 @@ struct BenchRunner: Sendable {
         progress("embedded broker at \(broker.bootstrapServers)")
 
         let smallCount = scenarios.filter { $0.workload == .small }.map(\.messages).max() ?? 0
+        let wideCount = scenarios.filter { $0.workload == .wide }.map(\.messages).max() ?? 0
         let largeCount = scenarios.contains { $0.workload == .large } ? sizes.largeMessages : 0
         let smallPartitions = Self.partitions(count: smallCount, size: 100)
         let largePartitions = Self.partitions(count: largeCount, size: 1_024)
@@ -52,6 +59,7 @@ struct BenchRunner: Sendable {
         for (workload, topic, count, partitions, size) in [
             (BenchScenario.Workload.small, Self.smallTopic, smallCount, smallPartitions, 100),
             (.large, Self.largeTopic, largeCount, largePartitions, 1_024),
+            (.wide, Self.wideTopic, wideCount, Self.widePartitions, 100),
         ] where count > 0 {
             try broker.createTopic(topic, partitions: partitions)
             progress("writing \(count) messages of \(size) bytes to \(topic) (\(partitions) partitions)…")
@@ -63,6 +71,11 @@ struct BenchRunner: Sendable {
         if scenarios.contains(where: { $0.workload == .empty }) {
             try broker.createTopic(Self.emptyTopic, partitions: 4)
             endOffsets[.empty] = Array(repeating: 0, count: 4)
+        }
+        if let trickle = scenarios.first(where: { $0.workload == .trickle }) {
+            // Written by the scenario itself, round robin: one trickle scenario per run.
+            try broker.createTopic(Self.trickleTopic, partitions: Self.tricklePartitions)
+            endOffsets[.trickle] = Array(repeating: Int64(trickle.messages / Self.tricklePartitions), count: Self.tricklePartitions)
         }
 
         var results: [BenchResult] = []
@@ -96,6 +109,8 @@ struct BenchRunner: Sendable {
         case .small: smallTopic
         case .large: largeTopic
         case .empty: emptyTopic
+        case .wide: wideTopic
+        case .trickle: trickleTopic
         }
     }
 }

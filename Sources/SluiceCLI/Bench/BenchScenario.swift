@@ -31,6 +31,10 @@ struct BenchScenario: Codable, Sendable, Hashable {
         case large
         /// An empty topic.
         case empty
+        /// Values of 100 bytes over 64 partitions: the engine's per-partition costs.
+        case wide
+        /// An empty topic that the scenario writes itself at ``BenchScenario/trickleRate``.
+        case trickle
     }
 
     /// The name `--scenarios` selects it by, e.g. `spin-100us-2w`.
@@ -54,11 +58,14 @@ struct BenchScenario: Codable, Sendable, Hashable {
     var idleSeconds = 0.0
     /// Where a `sync` handler runs: `thread` or `process` (`--isolation process`).
     var isolation = "thread"
+    /// Messages per second the scenario writes while it consumes (``Workload/trickle``).
+    var trickleRate = 0
 
     /// The best possible rate: `workers / cost` for a spinning handler, `window / sleep` for a
     /// sleeping one; `nil` when only the ceiling bounds it.
     var ideal: Double? {
         switch kind {
+        case _ where trickleRate > 0: Double(trickleRate)  // nothing can go faster than the arrivals
         case .sync where spinMicros > 0: Double(workers) * 1_000_000 / Double(spinMicros)
         case .async where sleepMicros > 0: Double(window) * 1_000_000 / Double(sleepMicros)
         default: nil
@@ -72,7 +79,12 @@ struct BenchScenario: Codable, Sendable, Hashable {
         case .rawCopy: return "librdkafka poll loop, copying each message"
         case .sync:
             let handler = spinMicros == 0 ? "no-op" : "spin \(Self.format(micros: spinMicros))"
-            let size = workload == .large ? ", 1 KiB values" : ""
+            let size = switch workload {
+            case .large: ", 1 KiB values"
+            case .wide: ", \(BenchRunner.widePartitions) partitions"
+            case .trickle: ", \(trickleRate) msg/s arriving"
+            default: ""
+            }
             let unit = isolation == "process" ? (workers == 1 ? "worker process" : "worker processes") : (workers == 1 ? "worker" : "workers")
             return "\(handler), \(workers) \(unit), \(ordering), window \(window)\(size)"
         case .async: return "async sleep \(Self.format(micros: sleepMicros)), \(window) in flight, \(ordering)"
@@ -115,6 +127,12 @@ extension BenchScenario {
         for ordering in ["unordered", "key", "partition"] {
             all.append(BenchScenario(name: "noop-\(ordering)", kind: .sync, messages: sizes.messages, ordering: ordering))
         }
+        // The engine's per-partition costs: the same no-op over 64 partitions.
+        // 64 partitions keep about 3 MB each (the embedded broker's retention is about 5 MB).
+        let wideMessages = min(sizes.messages, BenchRunner.widePartitions * 20_000)
+        all.append(BenchScenario(name: "noop-unordered-64p", kind: .sync, workload: .wide, messages: wideMessages))
+        // What a worker process costs per message: the no-op in 2 worker processes.
+        all.append(BenchScenario(name: "noop-process", kind: .sync, messages: max(1, sizes.messages / 5), isolation: "process"))
         for (micros, label) in [(10, "10us"), (100, "100us"), (1_000, "1ms")] {
             for workers in [1, 2] {
                 var spin = BenchScenario(
@@ -129,13 +147,21 @@ extension BenchScenario {
             spin.messages = count(ideal: spin.ideal ?? 0)
             all.append(spin)
         }
+        var wide = BenchScenario(name: "spin-10us-2w-64p", kind: .sync, workload: .wide, messages: 0, spinMicros: 10)
+        wide.messages = min(wideMessages, count(ideal: wide.ideal ?? 0))
+        all.append(wide)
         // The same handlers in worker processes (`--isolation process`), next to their thread runs.
-        for (micros, label) in [(100, "100us"), (1_000, "1ms")] {
+        for (micros, label) in [(10, "10us"), (100, "100us"), (1_000, "1ms")] {
             var spin = BenchScenario(
                 name: "spin-\(label)-2w-process", kind: .sync, messages: 0, spinMicros: micros, isolation: "process")
             spin.messages = count(ideal: spin.ideal ?? 0)
             all.append(spin)
         }
+        // Messages arriving one by one far below capacity: latency, not rate (the ideal is the
+        // arrival rate). Twice the CPU-bound scenarios' duration, at least 200 messages.
+        let trickleMessages = (max(200, min(sizes.messages, Int(1_000 * sizes.seconds * 2))) + 3) / 4 * 4
+        all.append(BenchScenario(
+            name: "trickle-1k", kind: .sync, workload: .trickle, messages: trickleMessages, spinMicros: 100, trickleRate: 1_000))
         // The ideal (1,000 in flight / 1 ms = 1M/s) is above the ceiling: read as many as the no-op.
         all.append(BenchScenario(name: "async-sleep-1ms", kind: .async, messages: sizes.messages, sleepMicros: 1_000))
         // Memory: a handler slower than the broker, so that the window and librdkafka's queue fill up.

@@ -134,6 +134,13 @@ struct BenchScenarioRunner: Sendable {
             defer { ended.set() }
             try await consumer.run()
         }
+        if scenario.trickleRate > 0 {
+            // Arrivals start once the consumer owns every partition and its first fetches have
+            // settled, so that none waits for the join and the first do not arrive as a burst.
+            let assigned = try await waitUntil(seconds: 60) { consumer.statistics.partitions.count == spec.endOffsets.count || ended.isSet }
+            try await Task.sleep(for: .seconds(1))
+            if assigned, !ended.isSet { try startTrickle() }
+        }
         let finished = try await waitUntil(seconds: spec.timeoutSeconds) { recorder.count >= scenario.messages || ended.isSet }
         let cpu = ProcessMetrics.cpuSeconds()
         consumer.stop(immediately: true)
@@ -175,6 +182,36 @@ struct BenchScenarioRunner: Sendable {
         } else if stats.failed > 0 {
             result.error = "\(stats.failed) messages failed in the worker processes"
         }
+    }
+
+    /// Writes the scenario's messages at ``BenchScenario/trickleRate``, round robin over the
+    /// partitions, one at a time and unbatched (`linger.ms=0`), on a thread of its own.
+    private func startTrickle() throws {
+        var config = KafkaProducerConfiguration(bootstrapServers: [spec.bootstrapServers])
+        config.linger = .zero
+        let producer = try KafkaProducer(configuration: config, logger: logger)
+        let (topic, partitions, count, rate) = (spec.topic, spec.endOffsets.count, scenario.messages, scenario.trickleRate)
+        let logger = logger
+        let thread = Thread {
+            let value = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
+            let start = MonotonicInstant.now.nanoseconds
+            for index in 0..<count {
+                let due = start + Int64(index) * 1_000_000_000 / Int64(rate)
+                let wait = due - MonotonicInstant.now.nanoseconds
+                if wait > 0 { Thread.sleep(forTimeInterval: Double(wait) / 1e9) }
+                let message = KafkaProducerMessage(
+                    topic: topic, partition: Int32(index % partitions), key: Array("key-\(index)".utf8), value: value)
+                do {
+                    try producer.produce(message, blockWhenQueueFull: true) { _ in }
+                } catch {
+                    logger.error("trickle: producing failed: \(error)")
+                    break
+                }
+            }
+            try? producer.close(timeout: .seconds(30))
+        }
+        thread.name = "sluice-bench-trickle"
+        thread.start()
     }
 
     // MARK: - Idle
