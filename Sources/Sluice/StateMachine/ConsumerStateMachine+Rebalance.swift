@@ -57,8 +57,9 @@ extension ConsumerStateMachine {
     }
 
     /// The revocation is over: the partitions are forgotten (later completions of their work are
-    /// ignored), and, when paused (for a full window or at their span bound), resumed (librdkafka 2.0.2 keeps a partition's pause flag across
-    /// unassign and assign, so a later assignment of it would never fetch).
+    /// ignored), and, when paused (for a full window or at their span bound), resumed (librdkafka
+    /// 2.0.2 keeps a partition's pause flag across unassign and assign, so a later assignment of
+    /// it would never fetch).
     mutating func revocationEnded(_ tps: Set<TopicPartition>, lost: Bool, now time: Int64) -> EngineActions {
         advance(to: time)
         var actions = EngineActions()

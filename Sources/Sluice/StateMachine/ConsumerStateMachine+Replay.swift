@@ -42,9 +42,13 @@ extension ConsumerStateMachine {
     /// A partition's finished offsets outgrew the metadata budget: it is paused at its current
     /// span until its commit point moves, like at ``Settings/maxUncommittedSpan``.
     mutating func pauseForMetadataBudget(_ tp: TopicPartition, into actions: inout EngineActions) {
-        guard isActive(tp), !spanPaused.contains(tp) else { return }
+        guard isActive(tp), spanPaused.insert(tp).inserted else { return }
         metadataSpanLimits[tp] = max(1, uncommittedSpan(of: tp))
-        spanPaused.insert(tp)
+        pauseAtBound(tp, into: &actions)
+    }
+
+    /// Pauses a partition that reached its bound (span or metadata budget).
+    private mutating func pauseAtBound(_ tp: TopicPartition, into actions: inout EngineActions) {
         counters.spanPauses += 1
         actions.pause.append(tp)
         actions.logs.append(.spanPaused(tp, commitPoint: tracker.commitPoint(of: tp) ?? 0, span: uncommittedSpan(of: tp)))
@@ -103,9 +107,7 @@ extension ConsumerStateMachine {
         spanHeld[tp, default: []].append(entry)
         // Being released, the partition is still paused at the source: no second pause.
         guard spanPaused.insert(tp).inserted, releasingSpan != tp else { return }
-        counters.spanPauses += 1
-        actions.pause.append(tp)
-        actions.logs.append(.spanPaused(tp, commitPoint: tracker.commitPoint(of: tp) ?? entry.message.offset, span: uncommittedSpan(of: tp)))
+        pauseAtBound(tp, into: &actions)
     }
 
     /// Admits the messages kept aside of span-paused partitions whose span fell to the resume
@@ -177,18 +179,5 @@ extension ConsumerStateMachine {
             return (state.work.attempt, state.isWriting ? "being written to the dead-letter topic" : "waiting to retry its dead-letter write")
         }
         return (attempts[key] ?? 1, "running or waiting for its key or a worker")
-    }
-
-    /// The worst partition: the oldest unfinished message that holds back finished ones, if any.
-    var oldestStuck: (tp: TopicPartition, offset: Int64, age: Duration)? {
-        var worst: (tp: TopicPartition, offset: Int64, age: Duration)?
-        for tp in partitions.keys {
-            guard let entry = tracker[tp], let offset = entry.lowestOutstanding, let since = entry.oldestOutstandingSince,
-                entry.entryCount > entry.outstandingCount
-            else { continue }
-            let age = Duration.nanoseconds(now - since)
-            if worst.map({ age > $0.age }) ?? true { worst = (tp, offset, age) }
-        }
-        return worst
     }
 }
