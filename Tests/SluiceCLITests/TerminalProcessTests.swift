@@ -70,9 +70,18 @@ extension ProcessTests {
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SLUICE_") && $0.key != "TMUX" }
             environment["TERM"] = "xterm-256color"
             process.environment = environment
+            // new-session forks the tmux server, which inherits what Foundation watches to see the
+            // client exit: waiting for it would last as long as the server. Only capture-pane's
+            // output is read; the server is ended with kill-server.
+            guard arguments.first == "capture-pane" else {
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                if arguments.first != "new-session" { process.waitUntilExit() }
+                return ""
+            }
             let output = Pipe()
             process.standardOutput = output
-            process.standardError = output
             try process.run()
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
