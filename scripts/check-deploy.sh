@@ -10,12 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null 2>&1; then
-    echo "installing Debian's prometheus package for promtool"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -q update >/dev/null
-    apt-get -q install -y --no-install-recommends prometheus >/dev/null
-fi
+scripts/install-deps.sh deploy
 promtool check rules deploy/prometheus/alerts.yml
 
 venv="${SLUICE_DEPLOY_VENV:-.build-deploy-venv}"
