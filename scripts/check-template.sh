@@ -4,7 +4,14 @@
 # README's "Build your own consumer" cannot rot. Also checks that it does not build swift-crypto,
 # which only the `sluice` executable's demo handlers need.
 set -euo pipefail
-cd "$(dirname "$0")/../examples/consumer-template"
+cd "$(dirname "$0")/.."
+# A path dependency may use unsafeFlags, a versioned one may not: SwiftPM would refuse Sluice as a
+# dependency by URL, which this path build cannot see.
+if grep -n 'unsafeFlags' Package.swift; then
+    echo "error: Package.swift uses unsafeFlags: applications could not depend on Sluice by URL" >&2
+    exit 1
+fi
+cd examples/consumer-template
 swift build --build-tests \
     -Xswiftc -warnings-as-errors \
     --explicit-target-dependency-import-check error
