@@ -62,10 +62,24 @@ extension ProcessTests {
                 run.send(SIGTERM)
                 #expect(try await run.exitCode(within: .seconds(30)) == 0, "\(run.transcript)")
                 #expect(Self.value(of: "sluice_messages_dead_lettered_total", in: scrape) == 10, "\(scrape)")
-                return Self.sampleNames(in: scrape)
+                return Self.sampleLabels(in: scrape)
             }
-            let missing = named.subtracting(served).sorted()
-            #expect(missing.isEmpty, "named in deploy/ but not served by /metrics: \(missing); served: \(served.sorted())")
+            let missing = named.subtracting(served.keys).sorted()
+            #expect(missing.isEmpty, "named in deploy/ but not served by /metrics: \(missing); served: \(served.keys.sorted())")
+
+            // The labels an expression selects or groups by exist on its metrics (or are the
+            // target labels Prometheus adds when it scrapes).
+            let added: Set<String> = ["job", "instance"]
+            for expression in expressions {
+                let available = Self.metricNames(in: expression).reduce(into: added) { $0.formUnion(served[$1] ?? []) }
+                let unknown = Self.labelNames(in: expression).subtracting(available).sorted()
+                #expect(unknown.isEmpty, "labels \(unknown) are on none of the metrics of: \(expression)")
+            }
+        }
+
+        @Test func labelNamesAreReadFromSelectorsAndGroupings() {
+            let expression = #"sum by (le, topic) (rate(sluice_x_bucket{job=~"$job", topic=~"a,b"}[5m])) / max without(partition) (sluice_y)"#
+            #expect(Self.labelNames(in: expression) == ["le", "topic", "job", "partition"])
         }
 
         @Test func metricNamesAreReadFromPromQL() {
@@ -110,15 +124,43 @@ extension ProcessTests {
             return names
         }
 
+        /// The label names an expression selects on (`{name=~"…"}`) or groups by (`by (…)`,
+        /// `without (…)`).
+        static func labelNames(in expression: String) -> Set<String> {
+            let unquoted = expression.replacingOccurrences(of: #""[^"]*""#, with: "\"\"", options: .regularExpression)
+            var labels: Set<String> = []
+            for pattern in [#"\{[^}]*\}"#, #"\b(by|without)\s*\([^)]*\)"#] {
+                var rest = unquoted[...]
+                while let range = rest.range(of: pattern, options: .regularExpression) {
+                    var clause = String(rest[range])
+                    if let open = clause.firstIndex(where: { $0 == "(" || $0 == "{" }) { clause = String(clause[clause.index(after: open)...]) }
+                    for item in clause.split(whereSeparator: { ",)}".contains($0) }) {
+                        let name = item.split(whereSeparator: { "=!~".contains($0) }).first?.trimmingCharacters(in: .whitespaces) ?? ""
+                        if !name.isEmpty { labels.insert(name) }
+                    }
+                    rest = rest[range.upperBound...]
+                }
+            }
+            return labels
+        }
+
         // MARK: Reading /metrics
 
-        /// The sample names of a Prometheus text exposition (`name{labels} value`, histograms as
-        /// their `_bucket`, `_sum` and `_count` series, as PromQL names them).
-        static func sampleNames(in scrape: String) -> Set<String> {
-            Set(scrape.split(separator: "\n").compactMap { line -> String? in
-                guard !line.hasPrefix("#"), let end = line.firstIndex(where: { $0 == "{" || $0 == " " }) else { return nil }
-                return String(line[..<end])
-            })
+        /// Each sample name of a scrape with the label names it carries.
+        static func sampleLabels(in scrape: String) -> [String: Set<String>] {
+            var labels: [String: Set<String>] = [:]
+            for line in scrape.split(separator: "\n") where !line.hasPrefix("#") {
+                guard let end = line.firstIndex(where: { $0 == "{" || $0 == " " }) else { continue }
+                let name = String(line[..<end])
+                var keys = labels[name, default: []]
+                if line[end] == "{", let close = line.firstIndex(of: "}") {
+                    for pair in line[line.index(after: end)..<close].split(separator: ",") {
+                        if let key = pair.split(separator: "=").first { keys.insert(String(key)) }
+                    }
+                }
+                labels[name] = keys
+            }
+            return labels
         }
 
         /// The sum of a metric's samples.
