@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SluiceProcessPool", targets: ["SluiceProcessPool"]),
         .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
         .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
+        .library(name: "SluiceDemoHandlers", targets: ["SluiceDemoHandlers"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
@@ -111,10 +112,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // The `sluice` executable's demo handlers (`sha256`, `score-orders`): apart from SluiceCLI,
+        // which every application links, so that an application does not build swift-crypto
+        // (BoringSSL) unless it uses them.
+        .target(
+            name: "SluiceDemoHandlers",
+            dependencies: [
+                "Sluice",
+                "SluiceCLI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -122,14 +134,14 @@ let package = Package(
 
         .executableTarget(
             name: "sluice",
-            dependencies: ["SluiceCLI"]
+            dependencies: ["SluiceCLI", "SluiceDemoHandlers"]
         ),
 
         // MARK: Examples (each a small runnable application with a README)
 
         .executableTarget(
             name: "example-cpu-hashing",
-            dependencies: ["SluiceCLI", "Sluice"],
+            dependencies: ["SluiceCLI", "Sluice", "SluiceDemoHandlers"],
             path: "examples/cpu-hashing",
             exclude: ["README.md"]
         ),
@@ -184,6 +196,7 @@ let package = Package(
             name: "SluiceCLITests",
             dependencies: [
                 "SluiceCLI",
+                "SluiceDemoHandlers",
                 "Sluice",
                 "SluiceTestKit",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

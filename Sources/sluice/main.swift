@@ -5,8 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-// The generic `sluice` executable: the built-in handlers plus the whole runner CLI.
-// An application of your own is the same three lines with its own handlers registered.
+// The generic `sluice` executable: the built-in handlers, the demo handlers (`sha256`,
+// `score-orders`), and the whole runner CLI. An application of your own is the same lines with
+// its own handlers registered.
 import SluiceCLI
+import SluiceDemoHandlers
 
-await SluiceApp(handlers: .builtIn).main()
+var handlers = HandlerRegistry.builtIn
+handlers.registerDemoHandlers()
+await SluiceApp(handlers: handlers).main()

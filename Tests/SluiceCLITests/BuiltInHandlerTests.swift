@@ -8,6 +8,7 @@
 import Foundation
 import Sluice
 import SluiceCLI
+import SluiceDemoHandlers
 import Testing
 
 struct BuiltInHandlerTests {

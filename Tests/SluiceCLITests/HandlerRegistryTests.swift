@@ -7,13 +7,21 @@
 
 import Sluice
 import SluiceCLI
+import SluiceDemoHandlers
 import Testing
 
 struct HandlerRegistryTests {
+    /// The `sluice` executable's registry: the built-ins and the demo handlers.
+    private static var sluiceExecutable: HandlerRegistry {
+        var registry = HandlerRegistry.builtIn
+        registry.registerDemoHandlers()
+        return registry
+    }
+
     /// The factory's error for `name` with `options`, as text; nil when it made a handler.
     private func error(making name: String, options: [String: String] = [:], outputTopic: String? = nil) -> String? {
         do {
-            _ = try HandlerRegistry.builtIn.make(name, setup: HandlerSetup(options: HandlerOptions(options), outputTopic: outputTopic))
+            _ = try Self.sluiceExecutable.make(name, setup: HandlerSetup(options: HandlerOptions(options), outputTopic: outputTopic))
             return nil
         } catch {
             return "\(error)"
@@ -21,10 +29,20 @@ struct HandlerRegistryTests {
     }
 
     @Test func builtInNamesAreSortedAndListed() {
-        #expect(HandlerRegistry.builtIn.names == ["flaky", "forward", "noop", "score-orders", "sha256", "spin"])
+        #expect(HandlerRegistry.builtIn.names == ["flaky", "forward", "noop", "spin"])
         let listing = HandlerRegistry.builtIn.listing
-        #expect(listing.split(separator: "\n").count == 6)
+        #expect(listing.split(separator: "\n").count == 4)
         #expect(listing.contains("  spin — busy-spins"))
+    }
+
+    @Test func theDemoIsAUsageErrorInAnApplicationWithoutTheDemoHandlers() async {
+        // Before any broker starts: exit 64 at once.
+        #expect(await SluiceApp(handlers: .builtIn).run(arguments: ["demo", "--count", "10", "--partitions", "1"]) == 64)
+    }
+
+    @Test func theSluiceExecutableAddsTheDemoHandlers() {
+        #expect(Self.sluiceExecutable.names == ["flaky", "forward", "noop", "score-orders", "sha256", "spin"])
+        #expect(Self.sluiceExecutable.listing.contains("  score-orders — decodes JSON order events"))
     }
 
     @Test func unknownNameListsTheKnownHandlers() {
@@ -55,7 +73,7 @@ struct HandlerRegistryTests {
         registry.register("custom", summary: "mine") { setup in
             .sync(SpinHandler(micros: try setup.options.int("micros", default: 1)))
         }
-        #expect(registry.names == ["custom", "flaky", "forward", "noop", "score-orders", "sha256", "spin"])
+        #expect(registry.names == ["custom", "flaky", "forward", "noop", "spin"])
         #expect(registry.listing.contains("  noop — replaced"))
         _ = try registry.make("custom", setup: HandlerSetup(options: HandlerOptions(["micros": "3"])))
     }

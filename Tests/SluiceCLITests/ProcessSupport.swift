@@ -241,8 +241,8 @@ struct DevBroker {
     }
 }
 
-/// The `N` of a run summary's `handled    N messages in …` line.
+/// The `N` of a run summary's `handled    N in …; run …` line.
 func handledCount(in lines: [String]) -> Int? {
-    guard let line = lines.first(where: { $0.hasPrefix("handled ") && $0.contains(" messages in ") }) else { return nil }
-    return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    guard let line = lines.first(where: { $0.hasPrefix("handled ") && $0.contains("; run ") }) else { return nil }
+    return line.split(separator: " ").dropFirst().first.flatMap { Int($0.trimmingCharacters(in: [";"])) }
 }

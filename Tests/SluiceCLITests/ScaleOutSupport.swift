@@ -111,7 +111,7 @@ extension SluiceProcess {
     /// How many non-empty `partitions assigned` log lines the process wrote so far (one per
     /// assignment it received, incremental ones included) for partitions of `topic`.
     func assignmentCount(of topic: String = "in") -> Int {
-        stderr.count { $0.contains("partitions assigned") && $0.contains("[\(topic)[") }
+        stderr.count { $0.contains("partitions assigned") && !(Self.loggedPartitions(in: $0, of: topic) ?? []).isEmpty }
     }
 
     /// The partitions of `topic` the process holds according to its log: `partitions assigned`
@@ -122,19 +122,28 @@ extension SluiceProcess {
         for line in stderr {
             let isAssigned = line.contains("partitions assigned")
             guard isAssigned || line.contains("partitions revoked") || line.contains("partitions lost"),
-                  let start = line.range(of: "kafka.partitions=["),
-                  let end = line[start.upperBound...].range(of: "] [")
+                  let partitions = Self.loggedPartitions(in: line, of: topic)
             else { continue }
-            let partitions = line[start.upperBound..<end.lowerBound]
-                .split(separator: ",")
-                .compactMap { entry -> Int32? in
-                    let trimmed = entry.trimmingCharacters(in: .whitespaces)
-                    guard trimmed.hasPrefix("\(topic)["), trimmed.hasSuffix("]") else { return nil }
-                    return Int32(trimmed.dropFirst(topic.count + 1).dropLast())
-                }
             if isAssigned { held.formUnion(partitions) } else { held.subtract(partitions) }
         }
         return held
+    }
+
+    /// The partitions of `topic` in a log line's `kafka.partitions=in[0-3,7], out[1]` metadata
+    /// (the compact form of `compactDescription`); `nil` when the line has none.
+    static func loggedPartitions(in line: String, of topic: String) -> Set<Int32>? {
+        guard let start = line.range(of: "kafka.partitions=") else { return nil }
+        let value = line[start.upperBound...]
+        guard let open = value.range(of: "\(topic)["), open.lowerBound == value.startIndex || value[value.index(before: open.lowerBound)] == " ",
+              let close = value[open.upperBound...].firstIndex(of: "]")
+        else { return [] }
+        var partitions: Set<Int32> = []
+        for range in value[open.upperBound..<close].split(separator: ",") {
+            let bounds = range.split(separator: "-").compactMap { Int32($0) }
+            guard let first = bounds.first, let last = bounds.last, first <= last else { continue }
+            partitions.formUnion(first...last)
+        }
+        return partitions
     }
 
     /// The handled count of the last status line (`… · handled 17.1k (…) · …`), approximately

@@ -49,12 +49,13 @@ struct StatusFormatterTests {
         stats.commits = 7
         stats.commitFailures = 1
         stats.rebalances = 1
-        stats.firstAdmittedAt = stats.takenAt
-        stats.lastCompletedAt = stats.takenAt.advanced(by: .seconds(2))
+        // A run of 4 s: 1 s to start and join, 2 s from the first message to the last, 1 s to stop.
+        stats.firstAdmittedAt = stats.takenAt.advanced(by: .seconds(-3))
+        stats.lastCompletedAt = stats.takenAt.advanced(by: .seconds(-1))
         for micros in [500, 1_000, 2_000, 40_000] { stats.latency.record(.microseconds(micros)) }
         let lines = StatusFormatter.summary(stats, elapsed: .seconds(4)).split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
-        #expect(lines[0] == "handled    5000 messages in 4.0 s; 2500/s from first message to last")
+        #expect(lines[0] == "handled    5000 in 2.0 s (2500/s, first message to last); run 4.0 s including start-up and group join 1.0 s")
         #expect(lines[1] == "consumed   5010, failed 2, commits 7 (1 failed), rebalances 1, pauses 0")
         #expect(lines[2].hasPrefix("latency    poll → done p50 "))
         #expect(lines[2].contains("max 40.0 ms"))
@@ -63,13 +64,34 @@ struct StatusFormatterTests {
     @Test func summaryWithoutLatencyOmitsThatLine() throws {
         let lines = StatusFormatter.summary(try emptyStatistics(), elapsed: .zero).split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix("handled    0 messages"))
+        #expect(lines[0] == "handled    0; run 0.0 s")
     }
 
     @Test func summaryNamesPartitionsWhoseCommitIsBehindTheEndOffsets() throws {
         let stats = try emptyStatistics()
         let end = [TopicPartition(topic: "t", partition: 1): Int64(10), TopicPartition(topic: "t", partition: 0): 5]
         let summary = StatusFormatter.summary(stats, elapsed: .seconds(1), endOffsets: end)
-        #expect(summary.hasSuffix("committed  0 of end offsets 15; behind on t[0], t[1]"))
+        #expect(summary.hasSuffix("committed  0 of end offsets 15; behind on t[0-1]"))
+    }
+
+    @Test func progressShowsTheBarTheRateAndTheTimeLeft() throws {
+        let previous = try emptyStatistics()
+        var current = previous
+        current.takenAt = previous.takenAt.advanced(by: .seconds(1))
+        current.completed = 50_000
+        #expect(StatusFormatter.progress(previous: previous, current: current, total: 200_000, width: 10)
+            == "[██░░░░░░░░]  25% 50.0k/200.0k 50.0k/s ETA 3.0 s")
+        #expect(StatusFormatter.progress(previous: current, current: current, total: 200_000, width: 10).hasSuffix("0/s ETA –"))
+    }
+
+    @Test(arguments: [
+        ([("orders", 0...15)], "orders[0-15]"),
+        ([("orders", 0...3), ("orders", 7...7), ("a", 2...2)], "a[2], orders[0-3,7]"),
+        ([("t", 5...5), ("t", 5...6)], "t[5-6]"),
+        ([], "[]"),
+    ] as [([(String, ClosedRange<Int32>)], String)])
+    func partitionListsAreCompressedToRanges(runs: [(String, ClosedRange<Int32>)], expected: String) {
+        let partitions = runs.flatMap { topic, range in range.map { TopicPartition(topic: topic, partition: $0) } }
+        #expect(partitions.reversed().compactDescription == expected)
     }
 }

@@ -11,6 +11,7 @@
 // while committing offsets in order as the work completes.
 import Sluice
 import SluiceCLI
+import SluiceDemoHandlers
 
 /// Finds, for each message, a nonce such that SHA-256(SHA-256(payload) ‖ nonce) starts with
 /// `difficulty` zero bits: about 2^difficulty hashes per message (of 40 bytes each, whatever the
@@ -54,6 +55,7 @@ struct ProofOfWorkHandler: MessageHandler {
 }
 
 var handlers = HandlerRegistry.builtIn
+handlers.registerDemoHandlers()  // sha256 and score-orders: this example needs swift-crypto anyway
 handlers.register(
     "proof-of-work",
     summary: "finds a nonce so that SHA-256(SHA-256(payload)+nonce) has difficulty=N leading zero bits (default 12)"

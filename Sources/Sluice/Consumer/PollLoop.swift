@@ -184,7 +184,7 @@ final class PollLoop: @unchecked Sendable {
         do {
             try body()
         } catch {
-            logger.warning("\(what) partitions failed", metadata: ["kafka.error": "\(error)", "kafka.partitions": "\(partitions)"])
+            logger.warning("\(what) partitions failed", metadata: ["kafka.error": "\(error)", "kafka.partitions": "\(partitions.compactDescription)"])
         }
     }
 
@@ -269,7 +269,7 @@ final class PollLoop: @unchecked Sendable {
         switch event.kind {
         case .assigned:
             perform(engine.withMachine { $0.assigned(event.partitions, now: clock.now()) })
-            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(event.partitions.sorted())"])
+            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(event.partitions.compactDescription)"])
             readFinishedOffsets(of: event.partitions)
         default:
             revoke(Set(event.partitions), lost: event.kind == .lost)
@@ -287,7 +287,7 @@ final class PollLoop: @unchecked Sendable {
         } catch {
             logger.warning(
                 "cannot read the committed offsets' metadata; messages finished before the rebalance or restart are handled again",
-                metadata: ["kafka.error": "\(error)", "kafka.partitions": "\(partitions.sorted())"])
+                metadata: ["kafka.error": "\(error)", "kafka.partitions": "\(partitions.compactDescription)"])
         }
     }
 
@@ -305,14 +305,14 @@ final class PollLoop: @unchecked Sendable {
             if !drained {
                 logger.warning(
                     "handlers of revoked partitions still running after the drain timeout; their messages will be handled again by the new owner",
-                    metadata: ["kafka.partitions": "\(partitions.sorted())"])
+                    metadata: ["kafka.partitions": "\(partitions.compactDescription)"])
             }
         }
         if let commitDeadline = plan.commitDeadline, let request = engine.withMachine({ $0.syncCommit(of: partitions) }) {
             commitSync(request, until: commitDeadline)
         }
         perform(engine.withMachine { $0.revocationEnded(partitions, lost: lost, now: clock.now()) })
-        logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+        logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["kafka.partitions": "\(partitions.compactDescription)"])
     }
 
     // MARK: - Shutdown
@@ -329,7 +329,7 @@ final class PollLoop: @unchecked Sendable {
             if !drained {
                 logger.warning(
                     "handlers still running after the drain timeout; committing what is done",
-                    metadata: ["kafka.partitions": "\(engine.withMachine { $0.running.keys.sorted() })"])
+                    metadata: ["kafka.partitions": "\(engine.withMachine { $0.running.keys.compactDescription })"])
             }
         }
         if let request = engine.withMachine({ $0.drainEnded(now: clock.now()) }) {

@@ -95,10 +95,9 @@ final class EngineMetrics: @unchecked Sendable {
         for (event, count) in now.rebalanceEvents {
             increment("sluice_rebalance_events_total", [("event", event)], by: count - (published.rebalanceEvents[event] ?? 0))
         }
+        // Created at the first publication, so that it is scraped as 0 before the window first fills.
         let fullNanos = now.windowFullNanos - published.windowFullNanos
-        if fullNanos > 0 {
-            FloatingPointCounter(label: "sluice_window_full_seconds_total").increment(by: Double(fullNanos) / 1e9)
-        }
+        FloatingPointCounter(label: "sluice_window_full_seconds_total").increment(by: Double(max(0, fullNanos)) / 1e9)
         Gauge(label: "sluice_in_flight_messages").record(now.inFlightMessages)
         Gauge(label: "sluice_in_flight_bytes").record(now.inFlightBytes)
         Gauge(label: "sluice_paused").record(now.isPaused ? 1 : 0)

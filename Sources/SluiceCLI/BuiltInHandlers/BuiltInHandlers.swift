@@ -8,8 +8,12 @@
 public import Sluice
 
 extension HandlerRegistry {
-    /// The handlers the generic `sluice` executable ships: `noop`, `spin`, `sha256`, `forward`,
-    /// `score-orders` (the demo's JSON handler) and `flaky` (fails on purpose).
+    /// The handlers every application gets for free, with no dependency beyond `SluiceCLI`:
+    /// `noop`, `spin`, `forward` and `flaky` (fails on purpose).
+    ///
+    /// The generic `sluice` executable adds `sha256` and `score-orders` (the demo's handler) from
+    /// `SluiceDemoHandlers` (``HandlerRegistry/registerDemoHandlers()``), which needs swift-crypto:
+    /// an application that does not use them does not build it.
     public static var builtIn: HandlerRegistry {
         var registry = HandlerRegistry()
         registry.register("noop", summary: "does nothing (measures the framework)") { _ in .sync(NoopHandler()) }
@@ -18,17 +22,8 @@ extension HandlerRegistry {
             guard micros >= 0 else { throw HandlerOptions.Error(description: "handler option micros=\(micros) must not be negative") }
             return .sync(SpinHandler(micros: micros))
         }
-        registry.register("sha256", summary: "SHA-256 of the payload, rounds=N times (default 1)") { setup in
-            let rounds = try setup.options.int("rounds", default: 1)
-            guard rounds >= 1 else { throw HandlerOptions.Error(description: "handler option rounds=\(rounds) must be at least 1") }
-            return .sync(SHA256Handler(rounds: rounds))
-        }
         registry.register("forward", summary: "writes each message, key and headers to --output-topic; done when acknowledged") { setup in
             .async(ForwardHandler(producer: try setup.makeProducer(), topic: try setup.requireOutputTopic(for: "forward")))
-        }
-        registry.register("score-orders", summary: "decodes JSON order events and scores them (CPU-bound; rounds=N, default 20)") { setup in
-            let rounds = try setup.options.int("rounds", default: 20)
-            return .sync(OrderScoringHandler(rounds: max(1, rounds)))
         }
         registry.register("flaky", summary: "fails on purpose: fail-every=N fails every N-th message on every attempt, transient=K the first K attempts of each; trap-every=N and hang-every=N trap or hang instead") { setup in
             let values = try ["fail-every", "transient", "trap-every", "hang-every"].map { try setup.options.int($0, default: 0) }

@@ -39,6 +39,12 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = output.makeLogger()
+        // Checked before the broker starts and the events are written.
+        guard SluiceApp.current.handlers.names.contains("score-orders") else {
+            throw CommandFailure.usage(
+                "sluice demo runs the score-orders handler, which this application does not register "
+                    + "(the sluice executable does: HandlerRegistry.registerDemoHandlers() of SluiceDemoHandlers)")
+        }
         let topic = "orders"
         let broker = try EmbeddedBroker(brokers: 1, logger: logger)
         try broker.createTopic(topic, partitions: partitions)
@@ -54,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
         config.workers = workers
         config.ordering = .key
         config.kafka.fetchWaitMax = .milliseconds(10)
-        let consumer = try SluiceConsumer(configuration: config, handler: OrderScoringHandler(), logger: logger)
+        let consumer = try Self.makeConsumer(configuration: config, logger: logger)
         let (stats, elapsed) = try await ConsumerSupervisor(
             consumer: consumer, maxMessages: count, statusInterval: output.statusInterval.duration, logger: logger
         ).run()
@@ -64,6 +70,16 @@ struct DemoCommand: AsyncParsableCommand {
         }
         print(StatusFormatter.summary(stats, elapsed: elapsed, endOffsets: endOffsets))
         broker.stop()
+    }
+
+    /// The consumer with the app's `score-orders` handler (the `sluice` executable registers it
+    /// from SluiceDemoHandlers, so that applications need not build swift-crypto).
+    private static func makeConsumer(configuration: SluiceConfiguration, logger: Logger) throws -> SluiceConsumer {
+        let handler = try SluiceApp.current.handlers.make("score-orders", setup: HandlerSetup(logger: logger))
+        switch handler.kind {
+        case .sync(let handler): return try SluiceConsumer(configuration: configuration, handler: handler, logger: logger)
+        case .async(let handler): return try SluiceConsumer(configuration: configuration, asyncHandler: handler, logger: logger)
+        }
     }
 
     /// Writes the events; the producer is gone (disconnected) when this returns.

@@ -150,7 +150,10 @@ struct OutputOptions: ParsableArguments {
     /// `redactor` holds in every message and metadata value.
     static func makeLogger(label: String, level: String, redactor: SecretRedactor) -> Logger {
         var logger = Logger(label: label) { label -> any LogHandler in
-            let stream = StreamLogHandler.standardError(label: label)
+            // On a terminal, log lines go above the status line (which they would otherwise overwrite).
+            let standardError = StreamLogHandler.standardError(label: label)
+            let stream: any LogHandler = TerminalStatusLine.standardError.isTerminal
+                ? StatusLineLogHandler(wrapping: standardError) : standardError
             guard !redactor.isEmpty else { return stream }
             return RedactingLogHandler(wrapping: stream, redactor: redactor)
         }

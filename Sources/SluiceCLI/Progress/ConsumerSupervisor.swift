@@ -104,7 +104,7 @@ struct ConsumerSupervisor {
         }
     }
 
-    private var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    private var statusLine: TerminalStatusLine { .standardError }
 
     /// Prints status lines and stops the consumer once `--max-messages` are handled and committed.
     private func watch() async throws {
@@ -122,8 +122,10 @@ struct ConsumerSupervisor {
             }
             guard statusInterval > .zero, lastStatus.duration(to: current.takenAt) >= statusInterval else { continue }
             let line = StatusFormatter.line(previous: previous, current: current)
-            if isTerminal {
-                FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+            if statusLine.isTerminal {
+                // With a known total (--max-messages, the demo's count) a progress bar leads the line.
+                let progress = maxMessages.map { StatusFormatter.progress(previous: previous, current: current, total: $0) }
+                statusLine.show(progress.map { "\($0) · \(line)" } ?? line)
             } else {
                 logger.info("\(line)")
             }
@@ -133,7 +135,7 @@ struct ConsumerSupervisor {
     }
 
     private func finishStatusLine() {
-        if isTerminal, statusInterval > .zero { FileHandle.standardError.write(Data("\n".utf8)) }
+        statusLine.finish()
     }
 }
 

@@ -45,11 +45,26 @@ public enum StatusFormatter {
             + (atBound > 0 ? " (\(atBound) partition\(atBound == 1 ? "" : "s") at span bound)" : "")
     }
 
-    /// The summary printed when a run ends.
+    /// A progress bar towards `total` handled messages with the rate over the last interval and
+    /// the time left at that rate, e.g. `[███████░░░░░░░░░░░░░]  35% 70.0k/200.0k 51.2k/s ETA 2.5 s`.
+    public static func progress(previous: SluiceStatistics, current: SluiceStatistics, total: Int, width: Int = 20) -> String {
+        let done = min(current.completed, total)
+        let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let seconds = previous.takenAt.duration(to: current.takenAt).inSeconds
+        let rate = seconds > 0 ? Double(current.completed - previous.completed) / seconds : 0
+        let eta = done >= total ? "0 s" : rate > 0 ? String(format: "%.1f s", Double(total - done) / rate) : "–"
+        return "[\(bar)] \(String(format: "%3.0f%%", fraction * 100)) \(count(done))/\(count(total)) \(count(rate))/s ETA \(eta)"
+    }
+
+    /// The summary printed when a run ends; `elapsed` is the whole run, from start-up to the end.
+    ///
+    /// Its first line says which interval each figure covers, e.g.
+    /// `handled    10000 in 5.1 s (1955/s, first message to last); run 8.3 s including start-up and group join 3.2 s`:
+    /// the rate is over the busy period, not over the whole run.
     public static func summary(_ stats: SluiceStatistics, elapsed: Duration, endOffsets: [TopicPartition: Int64]? = nil) -> String {
-        let seconds = max(0.001, elapsed.inSeconds)
-        var lines = [
-            "handled    \(stats.completed) messages in \(String(format: "%.1f", seconds)) s; \(count(stats.handledPerSecond ?? 0))/s from first message to last",
+        var lines = [handledLine(stats, elapsed: elapsed),
             "consumed   \(stats.consumed), failed \(stats.failed), commits \(stats.commits) (\(stats.commitFailures) failed), rebalances \(stats.rebalances), pauses \(stats.pauses)",
         ]
         if stats.retried + stats.skipped + stats.deadLettered + stats.deadLettering + stats.timedOut + stats.interrupted > 0 {
@@ -73,9 +88,29 @@ public enum StatusFormatter {
             let end = endOffsets.values.reduce(0, +)
             lines.append(mismatched.isEmpty
                 ? "committed  \(committed) = end offsets \(end) on all \(endOffsets.count) partitions"
-                : "committed  \(committed) of end offsets \(end); behind on \(mismatched.map(\.description).joined(separator: ", "))")
+                : "committed  \(committed) of end offsets \(end); behind on \(mismatched.compactDescription)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `handled    N in B s (R/s, first message to last); run T s including start-up and group join J s`.
+    private static func handledLine(_ stats: SluiceStatistics, elapsed: Duration) -> String {
+        let run = "run \(seconds(elapsed))"
+        guard stats.completed > 0, let first = stats.firstAdmittedAt, let last = stats.lastCompletedAt else {
+            return "handled    \(stats.completed); \(run)"
+        }
+        let busy = first.duration(to: last)
+        let rate = stats.handledPerSecond.map { "\(count($0))/s, " } ?? ""
+        // The run started `elapsed` before the snapshot was taken (it is taken as the run ends).
+        let started = stats.takenAt.advanced(by: .zero - elapsed)
+        let beforeFirst = max(.zero, started.duration(to: first))
+        return "handled    \(stats.completed) in \(seconds(busy)) (\(rate)first message to last); "
+            + "\(run) including start-up and group join \(seconds(beforeFirst))"
+    }
+
+    /// `8.3 s`.
+    private static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1f s", max(0, duration.inSeconds))
     }
 
     /// The summary line of worker processes (`--isolation process`).

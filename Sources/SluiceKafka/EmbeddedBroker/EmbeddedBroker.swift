@@ -47,8 +47,11 @@ public final class EmbeddedBroker: @unchecked Sendable {
             throw KafkaError(code: .invalidArgument, message: "an embedded broker needs at least 1 broker, got \(brokers)")
         }
         // The mock cluster needs a client instance for its bookkeeping; it serves nothing else.
+        // That instance never connects, so it has no bootstrap.servers, and librdkafka would
+        // tell the user so at notice level ("CONFWARN No `bootstrap.servers` configured"): its
+        // log level is warning, so that only the mock brokers' warnings and errors show.
         client = try RDKafkaClient(
-            type: RD_KAFKA_PRODUCER, properties: ["client.id": "sluice-embedded-broker"],
+            type: RD_KAFKA_PRODUCER, properties: ["client.id": "sluice-embedded-broker", "log_level": "4"],
             context: RDKafkaClientContext(logger: logger))
         guard let cluster = rd_kafka_mock_cluster_new(client.handle, Int32(brokers)) else {
             throw KafkaError(code: .rdKafka, message: "could not start the embedded broker")
