@@ -29,11 +29,8 @@ extension ProcessTests {
 
         /// The group's committed offset of partition 0 and the finished offsets its metadata lists.
         static func committed(_ broker: DevBroker, group: String) throws -> (offset: Int64?, finished: FinishedOffsets?) {
-            let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [broker.bootstrapServers], groupID: group))
-            defer { try? reader.close(timeout: .seconds(5)) }
-            let entry = try reader.committed([TopicPartition(topic: topic, partition: 0)], timeout: .seconds(10)).first
-            guard let offset = entry?.offset else { return (nil, nil) }
-            return (offset, entry?.metadata.flatMap { try? CommitMetadata.decode($0, committedOffset: offset) })
+            let entry = try broker.committedWithFinished(group: group, topic: topic, partitions: 1)[0]
+            return (entry?.offset, entry?.finished)
         }
 
         static func scrape(_ port: String) async throws -> String {

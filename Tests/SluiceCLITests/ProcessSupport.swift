@@ -221,6 +221,21 @@ struct DevBroker {
         #expect(line != nil, "\(process.transcript)")
     }
 
+    /// The group's committed offsets of `topic` with the finished offsets their metadata lists
+    /// (``CommitMetadata``), by partition; partitions without a commit are absent, and `finished`
+    /// is `nil` where the metadata is missing or not Sluice's.
+    func committedWithFinished(group: String, topic: String, partitions: Int) throws -> [Int32: (offset: Int64, finished: FinishedOffsets?)] {
+        let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: group))
+        defer { try? reader.close(timeout: .seconds(5)) }
+        let partitionList = (0..<Int32(partitions)).map { TopicPartition(topic: topic, partition: $0) }
+        var result: [Int32: (offset: Int64, finished: FinishedOffsets?)] = [:]
+        for entry in try reader.committed(partitionList, timeout: .seconds(10)) {
+            guard let offset = entry.offset else { continue }
+            result[entry.topicPartition.partition] = (offset, entry.metadata.flatMap { try? CommitMetadata.decode($0, committedOffset: offset) })
+        }
+        return result
+    }
+
     /// The group's committed offsets and the log end offsets of each partition of `topic`, read
     /// from this process.
     func committedAndEnd(group: String, topic: String, partitions: Int) throws -> (committed: [Int32: Int64], end: [Int32: Int64]) {

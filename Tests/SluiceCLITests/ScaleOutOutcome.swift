@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Sluice
+
 /// What a scale-out run wrote, set against what it read: missing ids, duplicates, and where the
 /// duplicates come from.
 ///
@@ -51,6 +53,10 @@ struct ScaleOutOutcome: CustomStringConvertible {
     var uncommittedAtStop: Int
     /// Of those, the ids that were written again.
     var repeatedOfUncommitted: Int
+    /// Of those, the ids the last commit's metadata lists as finished: the new owners skip them.
+    var listedFinishedAtStop: Int
+    /// Of the others (not listed), the ids that were written again: all of them.
+    var repeatedOfUnlisted: Int
     /// Duplicated ids by the window they lie in (the first that holds them), and the windows' sizes.
     var duplicatedIDsByWindow: [(name: String, duplicatedIDs: Int, size: Int64)]
     /// Duplicated ids in no window: a message handled twice in steady state.
@@ -64,10 +70,11 @@ struct ScaleOutOutcome: CustomStringConvertible {
     ///   - expectedIDs: The ids the producers wrote.
     ///   - stopped: The instance that was stopped mid-run.
     ///   - committedAtStop: The group's committed input offsets, by partition, once it had stopped.
+    ///   - finishedAtStop: The finished offsets those commits' metadata lists, by partition.
     ///   - windows: The membership changes of the run.
     init(
         input: [IDRecord], outputs: [String: [IDRecord]], expectedIDs: Range<Int>, stopped: String,
-        committedAtStop: [Int32: Int64], windows: [Window]
+        committedAtStop: [Int32: Int64], finishedAtStop: [Int32: FinishedOffsets] = [:], windows: [Window]
     ) {
         var source: [Int: (partition: Int32, offset: Int64)] = [:]
         var badInputIDs = 0
@@ -99,6 +106,11 @@ struct ScaleOutOutcome: CustomStringConvertible {
         duplicatedIDs = duplicated.count
         uncommittedAtStop = uncommittedIDs.count
         repeatedOfUncommitted = uncommittedIDs.count { (copies[$0] ?? 0) > 1 }
+        let listed = uncommittedIDs.filter { id in
+            source[id].map { finishedAtStop[$0.partition]?.contains($0.offset) ?? false } ?? false
+        }
+        listedFinishedAtStop = listed.count
+        repeatedOfUnlisted = uncommittedIDs.subtracting(listed).count { (copies[$0] ?? 0) > 1 }
 
         var byWindow = [Int](repeating: 0, count: windows.count)
         var outside: [Int] = []
@@ -132,7 +144,8 @@ struct ScaleOutOutcome: CustomStringConvertible {
         let windows = duplicatedIDsByWindow.map { "\($0.name) \($0.duplicatedIDs) of \($0.size)" }.joined(separator: ", ")
         return """
             duplicates \(duplicates) (\(duplicatedIDs) ids); the stopped instance's uncommitted work: \
-            \(uncommittedAtStop) messages, \(repeatedOfUncommitted) written again; duplicated ids by membership \
+            \(uncommittedAtStop) messages, \(listedFinishedAtStop) of them listed as finished in its last commit, \
+            \(repeatedOfUncommitted) written again; duplicated ids by membership \
             change (of the window's messages): \(windows), outside \(duplicatedIDsOutsideWindows.count); \
             missing \(missing.count); copies by instance: \(instances)\(outsideExamples.isEmpty ? "" : "; outside: ")\
             \(outsideExamples.joined(separator: "; "))

@@ -146,7 +146,9 @@ struct ScaleOutScenario {
             let producingAtStop = producer.isRunning
             a.send(signal)
             let stoppedExitCode = try await a.exitCode(within: .seconds(60))
-            let committedAtStop = try broker.committed(group: group, topic: "in", partitions: Self.partitions)
+            let atStop = try broker.committedWithFinished(group: group, topic: "in", partitions: Self.partitions)
+            let committedAtStop = atStop.mapValues(\.offset)
+            let finishedAtStop = atStop.compactMapValues(\.finished)
 
             // The survivors take `a`'s partitions over (after the session timeout for SIGKILL).
             let tookOver = try await eventually(within: .seconds(60)) {
@@ -195,7 +197,7 @@ struct ScaleOutScenario {
             for name in instances { outputs[name] = records["out-\(name)"] ?? [] }
             let outcome = ScaleOutOutcome(
                 input: records["in"] ?? [], outputs: outputs, expectedIDs: 0..<Int(total), stopped: "a",
-                committedAtStop: committedAtStop, windows: windows)
+                committedAtStop: committedAtStop, finishedAtStop: finishedAtStop, windows: windows)
             return Result(
                 outcome: outcome, stoppedExitCode: stoppedExitCode, producingAtStop: producingAtStop,
                 unsettledChanges: unsettled,
