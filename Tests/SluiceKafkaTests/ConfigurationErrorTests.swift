@@ -34,6 +34,30 @@ extension KafkaComponentTests {
             #expect(fromInit.message == fromValidate.message)
         }
 
+        /// `fetch.queue.backoff.ms` is set only where the linked librdkafka knows it (2.1 on):
+        /// setting it on 2.0.2 would fail every consumer's configuration.
+        @Test func fetchQueueBackoffFollowsTheLinkedLibrdkafka() throws {
+            #expect(!KafkaConsumerConfiguration.hasFetchQueueBackoff(version: 0x0200_02FF), "2.0.2")
+            #expect(KafkaConsumerConfiguration.hasFetchQueueBackoff(version: 0x0201_00FF), "2.1.0")
+            #expect(KafkaConsumerConfiguration.hasFetchQueueBackoff(version: 0x0203_00FF), "2.3.0")
+            let linked = KafkaConsumerConfiguration.linkedLibrdkafkaVersion
+            let configuration = KafkaConsumerConfiguration(bootstrapServers: [Self.unreachable], groupID: "g")
+            let property = configuration.librdkafkaProperties["fetch.queue.backoff.ms"]
+            if KafkaConsumerConfiguration.hasFetchQueueBackoff(version: linked) {
+                #expect(property == "10")
+            } else {
+                #expect(property == nil, "librdkafka \(String(linked, radix: 16)) does not know the property")
+            }
+            try configuration.validate()
+            // Set by hand on a librdkafka without it, it is rejected in librdkafka's words.
+            if !KafkaConsumerConfiguration.hasFetchQueueBackoff(version: linked) {
+                var explicit = configuration
+                explicit.fetchQueueBackoff = .milliseconds(5)
+                let error = try #require(try kafkaError { try explicit.validate() })
+                #expect(error.message.contains("fetch.queue.backoff.ms"), "\(error)")
+            }
+        }
+
         @Test func unknownPropertyIsRejectedByEveryClientType() throws {
             let common = KafkaConfiguration(bootstrapServers: [Self.unreachable], properties: ["foo.bar": "1"])
             let commonError = try kafkaError { try common.validate() }
