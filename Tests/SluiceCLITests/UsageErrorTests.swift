@@ -29,6 +29,9 @@ extension ProcessTests {
             (["--ordering", "sideways"], "--ordering", "sideways"),
             (["--commit-interval", "soon"], "--commit-interval", "soon"),
             (["--handler-option", "micros"], "handler option", "micros"),
+            (["--commit-metadata", "maybe"], "--commit-metadata", "maybe"),
+            (["--max-uncommitted-span", "lots"], "--max-uncommitted-span", "lots"),
+            (["--stuck-warning", "later"], "--stuck-warning", "later"),
         ])
         func malformedValueNamesTheFlagAndTheValue(arguments: [String], flag: String, value: String) async throws {
             let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin"] + arguments)
@@ -36,6 +39,12 @@ extension ProcessTests {
             let message = process.stderr.joined(separator: "\n")
             #expect(message.contains(flag), "\(process.transcript)")
             #expect(message.contains("'\(value)'"), "\(process.transcript)")
+        }
+
+        @Test func aSpanBelowOneIsRefusedByName() async throws {
+            let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin", "--max-uncommitted-span", "0"])
+            #expect(code == 64, "\(process.transcript)")
+            #expect(process.stderr.joined(separator: "\n").contains("--max-uncommitted-span must be at least 1, got 0"), "\(process.transcript)")
         }
 
         @Test func unknownKafkaPropertyCarriesLibrdkafkasMessage() async throws {
