@@ -17,11 +17,11 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct BoundedReplayTestKitTests {
     typealias Recorder = TestKitTests.Recorder
 
-    /// Offset 0 fails on every attempt, an hour apart; everything else succeeds.
-    static func stuckAtZero(_ config: inout SluiceConfiguration) -> Recorder {
+    /// Offset 0 of `partition` fails on every attempt, an hour apart; everything else succeeds.
+    static func stuckAtZero(_ config: inout SluiceConfiguration, partition: Int32 = 0) -> Recorder {
         config.ordering = .unordered
         config.retry = RetryPolicy(maxAttempts: 100, initialBackoff: .seconds(3_600), multiplier: 1, maxBackoff: .seconds(3_600), jitter: 0)
-        return Recorder { message, _ in message.offset == 0 ? TestFailure() : nil }
+        return Recorder { message, _ in message.partition == partition && message.offset == 0 ? TestFailure() : nil }
     }
 
     @Test func aRestartHandlesOnlyWhatWasUnfinishedNotTheSpanBehindIt() async throws {
@@ -76,9 +76,7 @@ import Testing
         var config = kafka.configuration(topics: ["orders"])
         config.maxUncommittedSpan = 500
         config.stuckMessageWarning = .seconds(30)
-        let handler = Recorder { message, _ in message.partition == 0 && message.offset == 0 ? TestFailure() : nil }
-        config.ordering = .unordered
-        config.retry = RetryPolicy(maxAttempts: 100, initialBackoff: .seconds(3_600), multiplier: 1, maxBackoff: .seconds(3_600), jitter: 0)
+        let handler = Self.stuckAtZero(&config)
         let mostTracked = Mutex(0)
         let warnings = CapturedLogs()
         let run = try await TestConsumer(configuration: config, kafka: kafka, handler: handler, logger: warnings.logger(level: .warning)).run(

@@ -7,6 +7,7 @@
 
 internal import SluiceFutures
 internal import Metrics
+internal import _SluiceTime
 
 /// The consumer's metrics, through swift-metrics: whatever backend the application bootstrapped
 /// (Prometheus in the `sluice` runner), or nothing at all with the default no-op backend.
@@ -142,10 +143,11 @@ extension EngineMetrics.Snapshot {
             commits: counters.commits, commitFailures: counters.commitFailures, rebalanceEvents: counters.rebalanceEvents,
             assignedPartitions: machine.partitions.count)
         spanPauses = counters.spanPauses
-        for tp in machine.partitions.keys {
-            if let position = machine.committed[tp] ?? machine.tracker.commitPoint(of: tp) { lag[tp] = position }
-            let since = machine.tracker[tp]?.oldestOutstandingSince
-            partitions[tp] = (since.map { Double(machine.now - $0) / 1e9 } ?? 0, machine.uncommittedSpan(of: tp))
+        // The same per-partition view as the statistics, so that the two never disagree.
+        for partition in machine.partitionStatistics {
+            let tp = partition.topicPartition
+            if let position = partition.committed ?? partition.commitPoint { lag[tp] = position }
+            partitions[tp] = (partition.oldestUnfinishedAge?.inSeconds ?? 0, partition.uncommittedSpan)
         }
     }
 }

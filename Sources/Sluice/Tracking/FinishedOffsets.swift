@@ -60,15 +60,8 @@ public struct FinishedOffsets: Hashable, Sendable, CustomStringConvertible {
     /// Adds an offset above every offset in the set; others (and any at or below the commit point)
     /// are ignored.
     public mutating func append(_ offset: Int64) {
-        guard offset > commitPoint, offset < .max else { return }
-        if let last = ranges.last {
-            if offset < last.upperBound { return }
-            if offset == last.upperBound {
-                ranges[ranges.count - 1] = last.lowerBound..<(offset + 1)
-                return
-            }
-        }
-        ranges.append(offset..<(offset + 1))
+        guard offset < .max else { return }  // no range can end above it
+        append(offset..<(offset + 1))
     }
 
     /// Adds a range above every offset in the set (the part of it above the commit point).
