@@ -61,7 +61,12 @@ final class InMemoryConsumer: MessageSource {
     func subscribe(topics: [String]) throws {
         state.withLock { $0.subscribed = topics }
         let partitions = kafka.state.withLock { cluster in
-            topics.flatMap { topic in (0..<(cluster.topics[topic]?.count ?? 0)).map { TopicPartition(topic: topic, partition: Int32($0)) } }
+            // A subscription starting with `^` is a regular expression, as in librdkafka.
+            let names = topics.flatMap { topic -> [String] in
+                guard topic.hasPrefix("^"), let regex = try? Regex(topic) else { return [topic] }
+                return cluster.topics.keys.sorted().filter { (try? regex.wholeMatch(in: $0)) != nil }
+            }
+            return names.flatMap { topic in (0..<(cluster.topics[topic]?.count ?? 0)).map { TopicPartition(topic: topic, partition: Int32($0)) } }
         }
         kafka.state.withLock { $0.rebalances.append(.assign(partitions)) }
     }

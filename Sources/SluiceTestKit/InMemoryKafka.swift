@@ -104,6 +104,12 @@ public final class InMemoryKafka: Sendable {
     }
 
     /// Every message of a topic, partition by partition, in offset order.
+    /// The names of the topics, sorted.
+    public var topicNames: [String] {
+        state.withLock { $0.topics.keys.sorted() }
+    }
+
+    /// Every message of `topic`, partition by partition, in offset order.
     public func messages(in topic: String) -> [KafkaMessage] {
         state.withLock { $0.topics[topic]?.flatMap { $0 } ?? [] }
     }

@@ -86,7 +86,7 @@ public final class TestConsumer: Sendable {
     /// The consumer under test, for its statistics, health or an explicit stop.
     public let consumer: SluiceConsumer
     private let state = Mutex(State())
-    private let topics: [String]
+    private let configuration: SluiceConfiguration
 
     /// A consumer running a synchronous handler.
     /// - Throws: ``SluiceError`` naming a bad configuration value.
@@ -94,7 +94,7 @@ public final class TestConsumer: Sendable {
         configuration: SluiceConfiguration, kafka: InMemoryKafka, handler: some MessageHandler,
         logger: Logger = TestConsumer.quietLogger, seed: UInt64 = 1
     ) throws {
-        try self.init(configuration: configuration, kafka: kafka, inlineHandler: handler, logger: logger, seed: seed)
+        try self.init(configuration: configuration, kafka: kafka, inlineHandler: .sync(handler), logger: logger, seed: seed)
     }
 
     /// A consumer running an asynchronous handler (each call awaited before the next).
@@ -103,12 +103,57 @@ public final class TestConsumer: Sendable {
         configuration: SluiceConfiguration, kafka: InMemoryKafka, asyncHandler: some AsyncMessageHandler,
         logger: Logger = TestConsumer.quietLogger, seed: UInt64 = 1
     ) throws {
-        try self.init(configuration: configuration, kafka: kafka, inlineHandler: AwaitingHandler(handler: asyncHandler), logger: logger, seed: seed)
+        try self.init(configuration: configuration, kafka: kafka, inlineHandler: .sync(AwaitingHandler(handler: asyncHandler)), logger: logger, seed: seed)
     }
 
-    private init(configuration: SluiceConfiguration, kafka: InMemoryKafka, inlineHandler: any MessageHandler, logger: Logger, seed: UInt64) throws {
+    /// A consumer running a synchronous batch handler; batches form as in production, by
+    /// ``SluiceConfiguration/maxBatchSize``, bytes and ``SluiceConfiguration/maxBatchDelay`` on the
+    /// test clock.
+    /// - Throws: ``SluiceError`` naming a bad configuration value.
+    public convenience init(
+        configuration: SluiceConfiguration, kafka: InMemoryKafka, batchHandler: some BatchMessageHandler,
+        logger: Logger = TestConsumer.quietLogger, seed: UInt64 = 1
+    ) throws {
+        try self.init(configuration: configuration, kafka: kafka, inlineHandler: .batch(batchHandler), logger: logger, seed: seed)
+    }
+
+    /// A consumer running an asynchronous batch handler (each call awaited before the next).
+    /// - Throws: ``SluiceError`` naming a bad configuration value.
+    public convenience init(
+        configuration: SluiceConfiguration, kafka: InMemoryKafka, asyncBatchHandler: some AsyncBatchMessageHandler,
+        logger: Logger = TestConsumer.quietLogger, seed: UInt64 = 1
+    ) throws {
+        try self.init(
+            configuration: configuration, kafka: kafka, inlineHandler: .batch(AwaitingBatchHandler(handler: asyncBatchHandler)),
+            logger: logger, seed: seed)
+    }
+
+    /// A consumer serving ``SluiceConfiguration/routes``, each route's handler on the poll thread
+    /// (asynchronous ones awaited there).
+    /// - Throws: ``SluiceError`` naming a bad configuration value, or a route whose handler runs in
+    ///   worker processes (not available in tests).
+    public convenience init(configuration: SluiceConfiguration, kafka: InMemoryKafka, logger: Logger = TestConsumer.quietLogger, seed: UInt64 = 1) throws {
+        var configuration = configuration
+        for index in configuration.routes.indices {
+            configuration.routes[index].handler = try Self.inline(configuration.routes[index].handler, route: configuration.routes[index].name)
+        }
+        try self.init(configuration: configuration, kafka: kafka, inlineHandler: nil, logger: logger, seed: seed)
+    }
+
+    /// `handler` as one that runs on the calling thread.
+    private static func inline(_ handler: SluiceHandler, route: String) throws -> SluiceHandler {
+        switch handler.kind {
+        case .sync, .batch: return handler
+        case .async(let handler): return .sync(AwaitingHandler(handler: handler))
+        case .asyncBatch(let handler): return .batch(AwaitingBatchHandler(handler: handler))
+        case .isolated:
+            throw SluiceError(code: .configuration, message: "route '\(route)' runs in worker processes, which the test kit does not start")
+        }
+    }
+
+    private init(configuration: SluiceConfiguration, kafka: InMemoryKafka, inlineHandler: SluiceHandler?, logger: Logger, seed: UInt64) throws {
         self.kafka = kafka
-        self.topics = configuration.topics
+        self.configuration = configuration
         let box = WeakBox()
         self.consumer = try SluiceConsumer(
             configuration: configuration, inlineHandler: inlineHandler,
@@ -155,6 +200,12 @@ public final class TestConsumer: Sendable {
         state.withLock { $0.startedAt }.duration(to: kafka.clock.now)
     }
 
+    /// The subscribed topics: ``SluiceConfiguration/topics``, or those the routes match.
+    private var topics: [String] {
+        guard !configuration.routes.isEmpty else { return configuration.topics }
+        return kafka.topicNames.filter { topic in configuration.routes.contains { $0.matches(topic) } }
+    }
+
     /// Every partition of the subscribed topics committed up to its end.
     private var isCaughtUp: Bool {
         let committed = kafka.committedOffsets
@@ -184,10 +235,32 @@ private final class WeakBox: @unchecked Sendable {
     weak var value: TestConsumer?
 }
 
+/// Runs an asynchronous batch handler's call to completion on the calling thread.
+private struct AwaitingBatchHandler: BatchMessageHandler {
+    let handler: any AsyncBatchMessageHandler
+
+    func handle(_ messages: [KafkaMessage], context: BatchContext) throws -> BatchOutcome {
+        let outcome = Mutex<Result<BatchOutcome, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let result: Result<BatchOutcome, any Error>
+            do {
+                result = .success(try await handler.handle(messages, context: context))
+            } catch {
+                result = .failure(error)
+            }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLock { $0 }!.get()
+    }
+}
+
 /// Runs an asynchronous handler's call to completion on the calling thread (the consumer's poll
 /// thread, never Swift's cooperative pool), so that a test run stays one call at a time.
-private struct AwaitingHandler<Handler: AsyncMessageHandler>: MessageHandler {
-    let handler: Handler
+private struct AwaitingHandler: MessageHandler {
+    let handler: any AsyncMessageHandler
 
     func handle(_ message: KafkaMessage, context: HandlerContext) throws {
         let outcome = Mutex<Result<Void, any Error>?>(nil)

@@ -18,12 +18,16 @@ struct MachineHarness {
     var now: Int64 = 0
     let topic: String
 
-    /// A started, connected machine for `topic`, configured by `configure`.
-    init(topic: String = "t", _ configure: (inout SluiceConfiguration) -> Void = { _ in }) {
+    /// A started, connected machine for `topic`, configured by `configure`; `batches` when its
+    /// handler takes batches (with routes, each route's handler says).
+    init(topic: String = "t", batches: Bool = false, _ configure: (inout SluiceConfiguration) -> Void = { _ in }) {
         var configuration = SluiceConfiguration(brokers: ["in-memory:9092"], groupID: "g", topics: [topic])
         configure(&configuration)
         self.topic = topic
-        machine = ConsumerStateMachine(settings: .init(configuration, enforcesHandlerTimeout: true), seed: 1)
+        let handlers = configuration.routes.isEmpty
+            ? [(batches: batches, isolated: false)]
+            : configuration.routes.map { (batches: $0.handler.handlesBatches, isolated: false) }
+        machine = ConsumerStateMachine(settings: .init(configuration, handlers: handlers), seed: 1)
         _ = machine.startRequested()
         machine.connected(now: now)
     }

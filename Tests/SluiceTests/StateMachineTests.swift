@@ -322,7 +322,7 @@ import _SluiceTime
     @Test func aStopBeforeRunMakesRunReturnAtOnceAndASecondRunIsRefused() {
         var configuration = SluiceConfiguration(brokers: ["in-memory:9092"], groupID: "g", topics: ["t"])
         configuration.workers = 1
-        var machine = ConsumerStateMachine(settings: .init(configuration, enforcesHandlerTimeout: true), seed: 1)
+        var machine = ConsumerStateMachine(settings: .init(configuration, handlers: [(false, false)]), seed: 1)
         _ = machine.stopRequested(.graceful, now: 0)
         #expect(machine.startRequested() == .returnAtOnce)
         #expect(machine.startRequested() == .alreadyStarted)
@@ -341,11 +341,11 @@ import _SluiceTime
         let work = try #require(polled.dispatch.first)
         // The deadline starts when the call starts on its thread, not at dispatch.
         harness.advance(by: .milliseconds(300))
-        _ = harness.machine.callStarted(work, now: harness.now)
+        _ = harness.machine.callStarted([work], now: harness.now)
         #expect(harness.machine.nextDue == Duration.milliseconds(1_300).nanoseconds)
         harness.advance(by: .seconds(1))
         let timedOut = harness.tick()
-        #expect(timedOut.cancel == [work.call])
+        #expect(timedOut.cancel.map(\.call) == [work.call])
         #expect(harness.machine.counters.timedOut == 1)
         #expect(harness.machine.counters.retried == 1)
         // The overrunning call returns later: its outcome is dropped, nothing counted twice.
@@ -356,7 +356,7 @@ import _SluiceTime
         let due = harness.tick()
         let retry = try #require(due.dispatch.first)
         #expect(retry.attempt == 2)
-        _ = harness.machine.callStarted(retry, now: harness.now)
+        _ = harness.machine.callStarted([retry], now: harness.now)
         _ = harness.succeed([retry])
         #expect(harness.machine.counters.completed == 1)
         #expect(harness.commitPoint(0) == 1)
@@ -371,7 +371,7 @@ import _SluiceTime
         harness.assign(0)
         let polled = harness.poll([harness.message(0, 0)])
         let work = try #require(polled.dispatch.first)
-        _ = harness.machine.callStarted(work, now: harness.now)
+        _ = harness.machine.callStarted([work], now: harness.now)
         harness.advance(by: .seconds(1))
         _ = harness.succeed([work])  // before the deadline's timer fired
         #expect(harness.machine.counters.timedOut == 1)

@@ -23,8 +23,23 @@ public struct SluiceConfiguration: Sendable {
     /// Sluice commits only completed work itself, so it always sets `enable.auto.commit` and
     /// `enable.auto.offset.store` to `false`, whatever is given here.
     public var kafka: KafkaConsumerConfiguration
-    /// The topics to consume. Must not be empty, and each must exist.
+    /// The topics to consume. Must not be empty, and each must exist, unless ``routes`` are given:
+    /// then the consumer subscribes to the routes' topics, and these, if any, must each be
+    /// served by a route.
     public var topics: [String]
+    /// Topics (names or patterns) mapped to their own handlers, each with its own ordering,
+    /// failure policy and optionally its share of the window and its own workers: one consumer
+    /// serving several topics (``SluiceRoute``). Used by ``SluiceConsumer/init(configuration:logger:)``.
+    /// A topic goes to the first route that matches it. Default: none.
+    public var routes: [SluiceRoute]
+    /// Most messages in one call of a batch handler (``BatchMessageHandler``). Default: 100.
+    public var maxBatchSize: Int
+    /// Most key and value bytes in one call of a batch handler; a single larger message still
+    /// makes a batch of its own. Default: 1 MiB.
+    public var maxBatchBytes: Int
+    /// Longest a batch waits to fill before it is handed to a batch handler (from its first
+    /// message), unless the window fills first. Default: 10 ms.
+    public var maxBatchDelay: Duration
     /// Worker threads running synchronous handlers. Default: the number of active cores.
     public var workers: Int
     /// Most messages admitted and not yet done (running, or waiting for their key or partition).
@@ -110,6 +125,10 @@ public struct SluiceConfiguration: Sendable {
     public init(brokers: [String], groupID: String, topics: [String]) {
         self.kafka = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: groupID)
         self.topics = topics
+        self.routes = []
+        self.maxBatchSize = 100
+        self.maxBatchBytes = 1 << 20
+        self.maxBatchDelay = .milliseconds(10)
         self.workers = Self.defaultWorkers
         self.maxInFlightMessages = 1_000
         self.maxInFlightBytes = 64 << 20
@@ -198,9 +217,13 @@ public struct SluiceConfiguration: Sendable {
         }
         try require(!brokers.isEmpty, "no brokers given")
         try require(!groupID.isEmpty, "the consumer group id is empty")
-        try require(!topics.isEmpty, "no topics given")
+        try require(!topics.isEmpty || !routes.isEmpty, "no topics given")
         try require(topics.allSatisfy { !$0.isEmpty }, "a topic name is empty")
         try require(workers >= 1, "workers must be at least 1, got \(workers)")
+        try require(maxBatchSize >= 1, "max batch size must be at least 1, got \(maxBatchSize)")
+        try require(maxBatchBytes >= 1, "max batch bytes must be at least 1, got \(maxBatchBytes)")
+        try require(maxBatchDelay >= .zero, "max batch delay must not be negative, got \(maxBatchDelay)")
+        try validateRoutes()
         try require(maxInFlightMessages >= 1, "max in-flight messages must be at least 1, got \(maxInFlightMessages)")
         try require(maxInFlightBytes >= 1, "max in-flight bytes must be at least 1, got \(maxInFlightBytes)")
         try require(resumeFraction > 0 && resumeFraction <= 1, "resume fraction must be in (0, 1], got \(resumeFraction)")
@@ -211,7 +234,7 @@ public struct SluiceConfiguration: Sendable {
             "commit metadata max bytes must be at least \(Self.minimumCommitMetadataBytes) (or commit metadata off), got \(commitMetadataMaxBytes)")
         try require(stuckMessageWarning > .zero, "the stuck-message warning must be positive, got \(stuckMessageWarning)")
         try retry.validate()
-        try failurePolicy.validate(topics: topics)
+        try failurePolicy.validate(topics: routes.isEmpty ? topics : topics.filter { topic in !routes.contains { $0.matches(topic) } })
         try deadLetterGuard.validate()
         try require(deadLetterTimeout >= .zero, "the dead-letter timeout must not be negative, got \(deadLetterTimeout)")
         if let handlerTimeout {

@@ -31,7 +31,8 @@ final class ConsumerEngine: @unchecked Sendable {
     let configuration: SluiceConfiguration
     let logger: Logger
     let clock: any EngineClock
-    let handler: HandlerInvoker
+    /// Each route's handler (one in all without routes), by ``InFlightWork/route``.
+    let handlers: [HandlerInvoker]
     /// Writes dead letters (dead-letter policy only).
     let deadLetters: (any DeadLetterSink)?
     /// Metrics and traces of the handler calls.
@@ -52,7 +53,7 @@ final class ConsumerEngine: @unchecked Sendable {
     private var graveyard: [InFlightWork] = []
     /// Handler calls whose dispatch waits for the current one to return, when the executor runs
     /// them on the calling thread (tests): a trampoline instead of unbounded recursion.
-    private let inlineDispatch = Mutex<(isDispatching: Bool, pending: [InFlightWork])>((false, []))
+    private let inlineDispatch = Mutex<(isDispatching: Bool, pending: [[InFlightWork]])>((false, []))
     /// Whether handler calls complete on the thread that starts them (an inline executor, in tests).
     private let runsInline: Bool
 
@@ -62,19 +63,22 @@ final class ConsumerEngine: @unchecked Sendable {
     static let maxChunk = 128
 
     init(
-        configuration: SluiceConfiguration, handler: HandlerInvoker, deadLetters: (any DeadLetterSink)?,
+        configuration: SluiceConfiguration, handlers: [HandlerInvoker], deadLetters: (any DeadLetterSink)?,
         clock: any EngineClock, seed: UInt64, runsInline: Bool, logger: Logger
     ) {
         self.configuration = configuration
-        self.handler = handler
+        self.handlers = handlers
         self.deadLetters = deadLetters
         self.clock = clock
         self.logger = logger
         self.redactor = configuration.redactor
         self.observers = HandlerObservers(
-            tracing: MessageTracing(groupID: configuration.groupID), metrics: EngineMetrics(topics: configuration.topics))
+            tracing: MessageTracing(groupID: configuration.groupID),
+            metrics: EngineMetrics(
+                topics: configuration.namedTopics,
+                routes: configuration.routes.isEmpty ? ["consumer"] : configuration.routes.map(\.name)))
         // Worker processes have real deadlines: the pool kills an overrunning worker.
-        let settings = ConsumerStateMachine.Settings(configuration, enforcesHandlerTimeout: !handler.isIsolated)
+        let settings = ConsumerStateMachine.Settings(configuration, handlers: handlers.map { ($0.handlesBatches, $0.isIsolated) })
         self.storage = Storage(machine: ConsumerStateMachine(settings: settings, seed: seed))
         self.runsInline = runsInline
     }
@@ -101,10 +105,11 @@ final class ConsumerEngine: @unchecked Sendable {
     /// cancellations, waking the poll thread.
     func perform(_ actions: EngineActions) {
         for entry in actions.logs { log(entry) }
-        for call in actions.cancel { handler.cancel(call) }
+        for work in actions.cancel { handlers[work.route].cancel(work.call) }
         if actions.wakePoller { lock.broadcast() }
         for request in actions.deadLetters { writeDeadLetter(request) }
         dispatch(actions.dispatch)
+        for batch in actions.batches { dispatch(batch: batch) }
     }
 
     /// Hands the work finished since the last call to the poll thread's allocator. A message is
@@ -196,7 +201,8 @@ final class ConsumerEngine: @unchecked Sendable {
         case .running: phase = turn == 0 ? .starting : (assigned ? .consuming : .joining)
         }
         var health = SluiceHealth(phase: phase, sinceLastTurn: since, livenessTTL: ttl, assignedPartitions: count)
-        if let activity = handler.workerActivity, !activity.isEmpty {
+        let activity = handlers.compactMap(\.workerActivity).flatMap { $0 }
+        if !activity.isEmpty {
             let stuck = activity.allSatisfy { busy in busy.map { $0 > ttl } ?? false }
             if stuck { health.stuckWorkers = activity.count }
         }
@@ -206,7 +212,7 @@ final class ConsumerEngine: @unchecked Sendable {
     /// Stops the helpers once the poll loop has ended: the workers, then the dead-letter sink
     /// (after waiting up to `timeout` for its writes).
     func shutDownHelpers(immediately: Bool, timeout: Duration) {
-        handler.shutdown(immediately: immediately)
+        for handler in handlers { handler.shutdown(immediately: immediately) }
         deadLetters?.close(timeout: timeout)
     }
 
@@ -217,51 +223,84 @@ final class ConsumerEngine: @unchecked Sendable {
     func dispatch(_ ready: [InFlightWork]) {
         guard !ready.isEmpty else { return }
         if runsInline {
-            // Calls run on this thread and complete inside `run`: queue what their completions
-            // start, and run it here, one after the other.
-            let first = inlineDispatch.withLock { state -> Bool in
-                state.pending.append(contentsOf: ready)
-                defer { state.isDispatching = true }
-                return !state.isDispatching
-            }
-            guard first else { return }
-            while let next = inlineDispatch.withLock({ state -> [InFlightWork]? in
-                guard !state.pending.isEmpty else {
-                    state.isDispatching = false
-                    return nil
-                }
-                defer { state.pending.removeAll() }
-                return state.pending
-            }) {
-                for work in next { start([work]) }
-            }
+            inline(ready.map { [$0] })
             return
         }
         let timeout = configuration.handlerTimeout
-        guard case .sync = handler, timeout == nil else {
-            // One call at a time: async handlers, and sync ones under a deadline (a chunk would
-            // leave the messages behind an overrunning call stuck on its thread).
-            for work in ready { start([work]) }
-            return
-        }
-        let mean = meanHandlerNanos.load(ordering: .relaxed)
-        var chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)))
-        // Never fewer chunks than workers when there is enough to share.
-        chunk = min(chunk, max(1, (ready.count + configuration.workers - 1) / configuration.workers))
+        // Without routes every work has route 0; with them, each run of one route's works goes
+        // to its handler.
         var start = 0
         while start < ready.count {
-            let end = min(start + chunk, ready.count)
-            self.start(Array(ready[start..<end]))
+            let route = ready[start].route
+            var end = start + 1
+            while end < ready.count, ready[end].route == route { end += 1 }
+            let handler = handlers[route]
+            guard case .sync = handler, timeout == nil else {
+                // One call at a time: async handlers, and sync ones under a deadline (a chunk would
+                // leave the messages behind an overrunning call stuck on its thread).
+                for work in ready[start..<end] { self.start([work], on: handler) }
+                start = end
+                continue
+            }
+            let mean = meanHandlerNanos.load(ordering: .relaxed)
+            var chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)))
+            // Never fewer chunks than workers when there is enough to share.
+            chunk = min(chunk, max(1, (end - start + configuration.workers - 1) / configuration.workers))
+            var first = start
+            while first < end {
+                let last = min(first + chunk, end)
+                self.start(Array(ready[first..<last]), on: handler)
+                first = last
+            }
             start = end
         }
     }
 
-    private func start(_ works: [InFlightWork]) {
+    /// Starts a batch handler call on a batch the machine formed.
+    func dispatch(batch: [InFlightWork]) {
+        guard let first = batch.first else { return }
+        metrics.recordBatch(route: first.route, size: batch.count)
+        if runsInline {
+            inline([batch])
+            return
+        }
+        start(batch, on: handlers[first.route])
+    }
+
+    /// Calls run on this thread and complete inside `run`: queue what their completions start,
+    /// and run it here, one call after the other (a trampoline instead of unbounded recursion).
+    private func inline(_ calls: [[InFlightWork]]) {
+        let first = inlineDispatch.withLock { state -> Bool in
+            state.pending.append(contentsOf: calls)
+            defer { state.isDispatching = true }
+            return !state.isDispatching
+        }
+        guard first else { return }
+        while let next = inlineDispatch.withLock({ state -> [[InFlightWork]]? in
+            guard !state.pending.isEmpty else {
+                state.isDispatching = false
+                return nil
+            }
+            defer { state.pending.removeAll() }
+            return state.pending
+        }) {
+            for call in next { start(call, on: handlers[call[0].route]) }
+        }
+    }
+
+    private func start(_ works: [InFlightWork], on handler: HandlerInvoker) {
+        let started: @Sendable ([InFlightWork]) -> Void = { [self] works in handle { $0.callStarted(works, now: clock.now()) } }
+        if handler.handlesBatches {
+            handler.runBatch(works, logger: logger, timeout: configuration.handlerTimeout, observers: observers, started: started) {
+                self.complete($0, results: $1, wholeBatch: $2)
+            }
+            return
+        }
         handler.run(
             works, context: context(for:), timeout: configuration.handlerTimeout, observers: observers,
-            started: { [self] work in handle { $0.callStarted(work, now: clock.now()) } }, measure: recordHandlerTime
+            started: started, measure: recordHandlerTime
         ) {
-            self.complete($0, results: $1)
+            self.complete($0, results: $1, wholeBatch: $2)
         }
     }
 
@@ -277,11 +316,11 @@ final class ConsumerEngine: @unchecked Sendable {
 
     /// Records finished handler calls; the machine applies the retry and failure policies and
     /// hands back the next call of each freed lane.
-    func complete(_ works: [InFlightWork], results: [Result<Void, any Error>]) {
+    func complete(_ works: [InFlightWork], results: [Result<Void, any Error>], wholeBatch: Bool) {
         let now = clock.now()
         lock.lock()
         storage.retired.append(contentsOf: works)  // released by the poll thread
-        let actions = storage.machine.finished(works, results: results, now: now)
+        let actions = storage.machine.finished(works, results: results, wholeBatch: wholeBatch, now: now)
         lock.unlock()
         perform(actions)
     }
@@ -354,6 +393,10 @@ final class ConsumerEngine: @unchecked Sendable {
             logger.info(
                 "window full for \(configuration.pauseThreshold): paused \(partitions) partitions",
                 metadata: ["sluice.inflight.messages": "\(inFlight)"])
+        case .routePaused(let route, let partitions, let inFlight):
+            logger.info(
+                "route \(route) reached its share of the window (\(inFlight) messages in flight): paused its \(partitions) partitions; the other routes go on",
+                metadata: ["sluice.route": "\(route)"])
         case .resumed(let partitions):
             logger.info("window below \(configuration.resumeFraction): resumed \(partitions) partitions")
         case .stopping(let failure):

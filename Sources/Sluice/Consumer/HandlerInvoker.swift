@@ -5,7 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import Logging
 internal import SluiceFutures
+internal import Tracing
 internal import SluiceProcessPool
 internal import Synchronization
 internal import _SluiceTime
@@ -21,9 +23,74 @@ enum HandlerInvoker: Sendable {
     /// A synchronous handler on an executor; `activity` tells how long each worker thread has been
     /// inside its current call (for liveness), when the executor can.
     case sync(any MessageHandler, any Executor, activity: (@Sendable () -> [Duration?])?)
+    /// A synchronous batch handler on an executor.
+    case batch(any BatchMessageHandler, any Executor, activity: (@Sendable () -> [Duration?])?)
     case async(any AsyncMessageHandler, AsyncCallRegistry)
-    /// A synchronous handler in worker processes (``ProcessIsolation``).
-    case process(ProcessPoolExecutor)
+    case asyncBatch(any AsyncBatchMessageHandler, AsyncCallRegistry)
+    /// A synchronous handler (per message or per batch) in worker processes (``ProcessIsolation``),
+    /// served under `job`.
+    case process(ProcessPoolExecutor, job: String, batches: Bool)
+
+    /// What a handler call reports: the works, each one's result, and whether the whole batch
+    /// failed as one (it threw, its worker crashed), so that nobody knows which message is at fault.
+    typealias Completion = @Sendable (_ works: [InFlightWork], _ results: [Result<Void, any Error>], _ wholeBatch: Bool) -> Void
+
+    /// The invokers of `handlers` (one per route): synchronous ones on the consumer's worker
+    /// threads (a route with its own workers on its own threads), or on the calling thread when
+    /// `inline` (tests); isolated ones on `pool`.
+    /// - Throws: ``SluiceError`` when an isolated handler has no pool.
+    static func make(_ handlers: [SluiceHandler], configuration: SluiceConfiguration, pool: ProcessPoolExecutor?, inline: Bool) throws -> [HandlerInvoker] {
+        var shared: ThreadPoolExecutor?
+        func executor(for index: Int) -> (any Executor, (@Sendable () -> [Duration?])?) {
+            if inline { return (InlineExecutor(), nil) }
+            let route = configuration.routes.indices.contains(index) ? configuration.routes[index] : nil
+            let pool: ThreadPoolExecutor
+            if let workers = route?.workers {
+                pool = ThreadPoolExecutor(workers: workers, name: "sluice-\(route!.name)")
+            } else {
+                pool = shared ?? ThreadPoolExecutor(workers: configuration.workers, name: "sluice-worker")
+                shared = pool
+            }
+            return (pool, { pool.workerActivity })
+        }
+        return try handlers.enumerated().map { index, handler in
+            switch handler.kind {
+            case .sync(let handler):
+                let (executor, activity) = executor(for: index)
+                return .sync(handler, executor, activity: activity)
+            case .batch(let handler):
+                let (executor, activity) = executor(for: index)
+                return .batch(handler, executor, activity: activity)
+            case .async(let handler):
+                return .async(handler, AsyncCallRegistry())
+            case .asyncBatch(let handler):
+                return .asyncBatch(handler, AsyncCallRegistry())
+            case .isolated(let job, let batches):
+                guard let pool else {
+                    let name = configuration.routes.indices.contains(index) ? "route '\(configuration.routes[index].name)'" : "the handler"
+                    throw SluiceError.configuration(
+                        "\(name) runs in worker processes: create the consumer with SluiceConsumer(configuration:isolation:)")
+                }
+                return .process(pool, job: job, batches: batches)
+            }
+        }
+    }
+
+    /// Whether it takes batches (``runBatch(_:context:timeout:observers:started:completion:)``)
+    /// rather than messages.
+    var handlesBatches: Bool {
+        switch self {
+        case .batch, .asyncBatch: true
+        case .process(_, _, let batches): batches
+        case .sync, .async: false
+        }
+    }
+
+    /// The worker processes, for isolated handlers.
+    var pool: ProcessPoolExecutor? {
+        if case .process(let pool, _, _) = self { return pool }
+        return nil
+    }
 
     /// Runs the handler over `works`, in order, on one worker (sync) or one task per message
     /// (async), then reports all outcomes at once. `measure` receives the mean wall time per
@@ -34,14 +101,14 @@ enum HandlerInvoker: Sendable {
         context: @escaping @Sendable (InFlightWork) -> HandlerContext,
         timeout: Duration?,
         observers: HandlerObservers,
-        started: @escaping @Sendable (InFlightWork) -> Void,
+        started: @escaping @Sendable ([InFlightWork]) -> Void,
         measure: @escaping @Sendable (Int64) -> Void,
-        completion: @escaping @Sendable ([InFlightWork], [Result<Void, any Error>]) -> Void
+        completion: @escaping Completion
     ) {
         switch self {
         case .sync(let handler, let executor, _):
             let future = executor.submit { () -> [Result<Void, any Error>] in
-                if timeout != nil, let work = works.first { started(work) }
+                if timeout != nil, let work = works.first { started([work]) }
                 let start = MonotonicInstant.now
                 var results: [Result<Void, any Error>] = []
                 results.reserveCapacity(works.count)
@@ -53,25 +120,23 @@ enum HandlerInvoker: Sendable {
             }
             future.whenComplete { outcome in
                 switch outcome {
-                case .success(let results): completion(works, results)
+                case .success(let results): completion(works, results, false)
                 // The executor refused or cancelled the chunk (shutdown): none of it ran.
-                case .failure(let error): completion(works, Array(repeating: .failure(error), count: works.count))
+                case .failure(let error): completion(works, Array(repeating: .failure(error), count: works.count), false)
                 }
             }
-        case .process(let pool):
+        case .process(let pool, let job, _):
             for work in works {
                 let startedAt = observers.metrics.isEnabled ? MonotonicInstant.now : nil
                 let span = observers.tracing.startSpan(work.message, attempt: work.attempt)
-                let future = pool.submit(
-                    job: ProcessIsolation.job, payload: WireMessage.encode(work.message, attempt: work.attempt),
-                    timeout: timeout)
+                let future = pool.submit(job: job, payload: WireMessage.encode(work.message, attempt: work.attempt), timeout: timeout)
                 future.whenComplete { outcome in
                     if let startedAt {
                         observers.metrics.recordHandlerDuration(topic: work.message.topic, nanoseconds: MonotonicInstant.now.nanoseconds - startedAt.nanoseconds)
                     }
                     let result = Self.result(of: outcome, attempt: work.attempt, timeout: timeout)
                     observers.tracing.end(span, result)
-                    completion([work], [result])
+                    completion([work], [result], false)
                 }
             }
         case .async(let handler, let registry):
@@ -79,46 +144,133 @@ enum HandlerInvoker: Sendable {
                 guard timeout != nil else {
                     Task {
                         let result = await Result { try await observers.run(work) { try await handler.handle(work.message, context: context(work)) } }
-                        completion([work], [result])
+                        completion([work], [result], false)
                     }
                     continue
                 }
                 let call = work.call
-                started(work)
+                started([work])
                 let task = Task {
                     let result = await Result { try await observers.run(work) { try await handler.handle(work.message, context: context(work)) } }
                     registry.finish(call)
-                    completion([work], [result])
+                    completion([work], [result], false)
                 }
                 registry.register(task, for: call)
             }
+        case .batch, .asyncBatch:
+            runBatch(works, logger: context(works[0]).logger, timeout: timeout, observers: observers, started: started, completion: completion)
+        }
+    }
+
+    /// Runs a batch handler once over `works` (a batch the state machine formed), then reports
+    /// each message's outcome. A throw, a crash of the worker process or a bad answer fails every
+    /// message (`wholeBatch`). With a `timeout`, `started` is told when the call begins: the
+    /// deadline is the batch's.
+    func runBatch(
+        _ works: [InFlightWork],
+        logger: Logger,
+        timeout: Duration?,
+        observers: HandlerObservers,
+        started: @escaping @Sendable ([InFlightWork]) -> Void,
+        completion: @escaping Completion
+    ) {
+        let messages = works.map(\.message)
+        let context = BatchContext(attempts: works.map(\.attempt), logger: logger)
+        @Sendable func finish(_ outcome: Result<BatchOutcome, any Error>, span: (any Span)?, startedAt: Int64?) {
+            if let startedAt {
+                observers.metrics.recordHandlerDuration(topic: messages[0].topic, nanoseconds: MonotonicInstant.now.nanoseconds - startedAt)
+            }
+            let results: [Result<Void, any Error>]
+            var whole = false
+            do {
+                results = try outcome.get().results(count: works.count)
+            } catch {
+                results = Array(repeating: .failure(error), count: works.count)
+                whole = true
+            }
+            observers.tracing.end(span, results)
+            completion(works, results, whole)
+        }
+        switch self {
+        case .batch(let handler, let executor, _):
+            let future = executor.submit { () -> Result<BatchOutcome, any Error> in
+                if timeout != nil { started(works) }
+                let startedAt = observers.metrics.isEnabled ? MonotonicInstant.now.nanoseconds : nil
+                let span = observers.tracing.startBatchSpan(messages)
+                let outcome = Result { try handler.handle(messages, context: context) }
+                finish(outcome, span: span, startedAt: startedAt)
+                return outcome
+            }
+            future.whenComplete { outcome in
+                // The executor refused or cancelled the batch (shutdown): none of it ran.
+                if case .failure(let error) = outcome { completion(works, Array(repeating: .failure(error), count: works.count), false) }
+            }
+        case .asyncBatch(let handler, let registry):
+            if timeout != nil { started(works) }
+            let task = Task {
+                let startedAt = observers.metrics.isEnabled ? MonotonicInstant.now.nanoseconds : nil
+                let span = observers.tracing.startBatchSpan(messages)
+                let outcome = await Result { try await handler.handle(messages, context: context) }
+                if timeout != nil { for work in works { registry.finish(work.call) } }
+                finish(outcome, span: span, startedAt: startedAt)
+            }
+            // The machine cancels a batch past its deadline by each member's call.
+            if timeout != nil { for work in works { registry.register(task, for: work.call) } }
+        case .process(let pool, let job, _):
+            let startedAt = observers.metrics.isEnabled ? MonotonicInstant.now.nanoseconds : nil
+            let span = observers.tracing.startBatchSpan(messages)
+            let payload = WireMessage.encode(batch: works.map { ($0.message, $0.attempt) })
+            pool.submit(job: job, payload: payload, timeout: timeout).whenComplete { outcome in
+                let attempt = works.map(\.attempt).max() ?? 1
+                switch outcome {
+                case .success(let bytes):
+                    do {
+                        let (outcomes, whole) = try WireMessage.decodeOutcomes(bytes, expected: works.count)
+                        let results = outcomes.map(Self.result(of:))
+                        observers.tracing.end(span, results)
+                        if let startedAt {
+                            observers.metrics.recordHandlerDuration(topic: messages[0].topic, nanoseconds: MonotonicInstant.now.nanoseconds - startedAt)
+                        }
+                        completion(works, results, whole)
+                    } catch {
+                        finish(.failure(error), span: span, startedAt: startedAt)
+                    }
+                case .failure:
+                    // A crash, a timeout or the pool's refusal: every message fails the same way.
+                    finish(.failure(Self.result(of: outcome, attempt: attempt, timeout: timeout).error!), span: span, startedAt: startedAt)
+                }
+            }
+        case .sync, .async:
+            preconditionFailure("runBatch of a per-message handler")
         }
     }
 
     /// Cancels the task of an asynchronous call whose deadline passed (its outcome is dropped).
     func cancel(_ call: InFlightWork.Call) {
-        if case .async(_, let registry) = self { registry.cancel(call) }
+        switch self {
+        case .async(_, let registry), .asyncBatch(_, let registry): registry.cancel(call)
+        default: break
+        }
     }
 
     /// Whether the handler runs in worker processes.
-    var isIsolated: Bool {
-        if case .process = self { return true }
-        return false
-    }
+    var isIsolated: Bool { pool != nil }
 
     /// How long each worker thread has been inside its current call (`nil`: idle), when known.
     var workerActivity: [Duration?]? {
-        if case .sync(_, _, let activity?) = self { return activity() }
-        return nil
+        switch self {
+        case .sync(_, _, let activity?), .batch(_, _, let activity?): activity()
+        default: nil
+        }
     }
 
     /// Stops the worker threads or processes (after the engine has drained what it waits for).
     /// `immediately` does not wait for worker processes' running calls.
     func shutdown(immediately: Bool) {
         switch self {
-        case .sync(_, let executor, _): executor.shutdown(wait: false, cancelPending: true)
-        case .process(let pool): pool.shutdown(wait: !immediately, cancelPending: true)
-        case .async: break
+        case .sync(_, let executor, _), .batch(_, let executor, _): executor.shutdown(wait: false, cancelPending: true)
+        case .process(let pool, _, _): pool.shutdown(wait: !immediately, cancelPending: true)
+        case .async, .asyncBatch: break
         }
     }
 
@@ -128,11 +280,7 @@ enum HandlerInvoker: Sendable {
         switch outcome {
         case .success(let bytes):
             do {
-                switch try WireMessage.decodeOutcome(bytes) {
-                case .success: return .success(())
-                case .failure(let type, let description, let nonRetryable):
-                    return .failure(WorkerHandlerError(typeName: type, description: description, isRetryable: !nonRetryable))
-                }
+                return result(of: try WireMessage.decodeOutcome(bytes))
             } catch {
                 return .failure(error)
             }
@@ -141,6 +289,25 @@ enum HandlerInvoker: Sendable {
         case .failure(let error):
             return .failure(error)
         }
+    }
+}
+
+extension HandlerInvoker {
+    /// A worker's outcome of one message as a handler result.
+    static func result(of outcome: WireMessage.Outcome) -> Result<Void, any Error> {
+        switch outcome {
+        case .success: .success(())
+        case .failure(let type, let description, let nonRetryable):
+            .failure(WorkerHandlerError(typeName: type, description: description, isRetryable: !nonRetryable))
+        }
+    }
+}
+
+extension Result {
+    /// The error of a failure.
+    var error: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
 

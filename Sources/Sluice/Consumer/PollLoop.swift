@@ -78,13 +78,13 @@ final class PollLoop: @unchecked Sendable {
         publish(source)
         let topics = try topicsWhileStarting(source)
         guard let topics else { return }  // stopped while connecting
-        let missing = configuration.topics.filter { topics[$0] == nil }
+        let missing = configuration.namedTopics.filter { topics[$0] == nil }
         guard missing.isEmpty else {
             throw SluiceError(
                 code: .kafka,
                 message: "topic \(missing.joined(separator: ", ")) does not exist on \(configuration.brokers.joined(separator: ","))")
         }
-        let deadLetterTopics = Set(configuration.topics.compactMap { configuration.failurePolicy.deadLetterTopic(for: $0) })
+        let deadLetterTopics = configuration.deadLetterTopics
         let missingDeadLetter = deadLetterTopics.filter { topics[$0] == nil }.sorted()
         guard missingDeadLetter.isEmpty else {
             throw SluiceError(
@@ -92,12 +92,12 @@ final class PollLoop: @unchecked Sendable {
                 message: "dead-letter topic \(missingDeadLetter.joined(separator: ", ")) does not exist on \(configuration.brokers.joined(separator: ",")); create it first")
         }
         do {
-            try source.subscribe(topics: configuration.topics)
+            try source.subscribe(topics: configuration.subscription)
         } catch {
-            throw SluiceError(code: .kafka, message: "cannot subscribe to \(configuration.topics)", underlying: error)
+            throw SluiceError(code: .kafka, message: "cannot subscribe to \(configuration.subscription)", underlying: error)
         }
         logger.info("consumer started", metadata: [
-            "kafka.group.id": "\(configuration.groupID)", "kafka.topics": "\(configuration.topics)",
+            "kafka.group.id": "\(configuration.groupID)", "kafka.topics": "\(configuration.subscription)",
             "sluice.workers": "\(configuration.workers)", "sluice.ordering": "\(configuration.ordering)",
         ])
         engine.withMachine { $0.connected(now: clock.now()) }

@@ -56,12 +56,7 @@ public final class SluiceConsumer: Service, Sendable {
         handler: some MessageHandler,
         logger: Logger = Logger(label: "sluice")
     ) throws {
-        try configuration.validate()
-        let executor = ThreadPoolExecutor(workers: configuration.workers, name: "sluice-worker")
-        try self.init(
-            configuration: configuration,
-            handler: .sync(handler, executor, activity: { executor.workerActivity }),
-            logger: logger)
+        try self.init(configuration: configuration, single: .sync(handler), isolation: nil, logger: logger)
     }
 
     /// Creates a consumer running an asynchronous, I/O-bound handler under Swift concurrency.
@@ -72,62 +67,111 @@ public final class SluiceConsumer: Service, Sendable {
         asyncHandler: some AsyncMessageHandler,
         logger: Logger = Logger(label: "sluice")
     ) throws {
-        try configuration.validate()
-        try self.init(configuration: configuration, handler: .async(asyncHandler, AsyncCallRegistry()), logger: logger)
+        try self.init(configuration: configuration, single: .async(asyncHandler), isolation: nil, logger: logger)
+    }
+
+    /// Creates a consumer running a synchronous batch handler on dedicated worker threads, with
+    /// batches of at most ``SluiceConfiguration/maxBatchSize`` messages and
+    /// ``SluiceConfiguration/maxBatchBytes``, each waiting at most ``SluiceConfiguration/maxBatchDelay``.
+    /// - Throws: ``SluiceError`` naming a bad configuration value.
+    public convenience init(
+        configuration: SluiceConfiguration,
+        batchHandler: some BatchMessageHandler,
+        logger: Logger = Logger(label: "sluice")
+    ) throws {
+        try self.init(configuration: configuration, single: .batch(batchHandler), isolation: nil, logger: logger)
+    }
+
+    /// Creates a consumer running an asynchronous batch handler under Swift concurrency.
+    /// - Throws: ``SluiceError`` naming a bad configuration value.
+    public convenience init(
+        configuration: SluiceConfiguration,
+        asyncBatchHandler: some AsyncBatchMessageHandler,
+        logger: Logger = Logger(label: "sluice")
+    ) throws {
+        try self.init(configuration: configuration, single: .asyncBatch(asyncBatchHandler), isolation: nil, logger: logger)
+    }
+
+    /// Creates a consumer serving ``SluiceConfiguration/routes``: each route's topics go to its
+    /// own handler, with its own ordering, failure policy and share of the window.
+    /// - Throws: ``SluiceError`` naming a bad configuration value, or when there are no routes
+    ///   or a route's handler needs worker processes (use ``init(configuration:isolation:logger:)``).
+    public convenience init(configuration: SluiceConfiguration, logger: Logger = Logger(label: "sluice")) throws {
+        guard !configuration.routes.isEmpty else {
+            throw SluiceError.configuration("no routes given: give SluiceConfiguration.routes, or a handler")
+        }
+        try self.init(configuration: configuration, single: nil, isolation: nil, logger: logger)
     }
 
     /// Creates a consumer running a synchronous handler in supervised worker processes
     /// (``ProcessIsolation``): one per ``SluiceConfiguration/workers``, started before this returns.
+    /// The workers serve a ``BatchMessageHandler`` when ``ProcessIsolation/handlesBatches``. With
+    /// ``SluiceConfiguration/routes``, the routes whose handler is
+    /// ``SluiceHandler/isolated(job:batches:)`` run in these workers, the others as usual.
     /// - Throws: ``SluiceError`` naming a bad configuration value, or when the workers do not start.
     public convenience init(
         configuration: SluiceConfiguration,
         isolation: ProcessIsolation,
         logger: Logger = Logger(label: "sluice")
     ) throws {
-        try configuration.validate()
-        var pool = isolation.pool
-        pool.workers = configuration.workers
-        let executor: ProcessPoolExecutor
-        do {
-            executor = try ProcessPoolExecutor(configuration: pool, logger: logger)
-        } catch {
-            throw SluiceError(code: .configuration, message: "the handler's worker processes did not start", underlying: error)
-        }
-        try self.init(configuration: configuration, handler: .process(executor), logger: logger)
+        let single: SluiceHandler? = configuration.routes.isEmpty
+            ? .isolated(job: isolation.handlesBatches ? ProcessIsolation.batchJob : ProcessIsolation.job, batches: isolation.handlesBatches)
+            : nil
+        try self.init(configuration: configuration, single: single, isolation: isolation, logger: logger)
     }
 
-    private convenience init(configuration: SluiceConfiguration, handler: HandlerInvoker, logger: Logger) throws {
+    private convenience init(configuration: SluiceConfiguration, single: SluiceHandler?, isolation: ProcessIsolation?, logger: Logger) throws {
+        try configuration.validate()
+        let handlers = single.map { [$0] } ?? configuration.routes.map(\.handler)
+        var pool: ProcessPoolExecutor?
+        if let isolation, handlers.contains(where: { if case .isolated = $0.kind { true } else { false } }) {
+            var settings = isolation.pool
+            settings.workers = configuration.workers
+            if handlers.contains(where: \.handlesBatches) {
+                let largest = ([configuration.maxBatchSize] + configuration.routes.compactMap(\.maxBatchSize)).max()!
+                settings.maximumResultBytes = max(settings.maximumResultBytes, WireMessage.maximumOutcomesBytes(count: largest))
+            }
+            do {
+                pool = try ProcessPoolExecutor(configuration: settings, logger: logger)
+            } catch {
+                throw SluiceError(code: .configuration, message: "the handler's worker processes did not start", underlying: error)
+            }
+        }
+        let invokers = try HandlerInvoker.make(handlers, configuration: configuration, pool: pool, inline: false)
         try self.init(
-            configuration: configuration, handler: handler, source: KafkaMessageSource.factory(logger: logger),
+            configuration: configuration, handlers: invokers, source: KafkaMessageSource.factory(logger: logger),
             deadLetters: KafkaDeadLetterSink.factory(logger: logger), clock: SystemEngineClock(),
             seed: UInt64.random(in: 0 ... .max), runsInline: false, logger: logger)
     }
 
-    /// Creates a consumer whose synchronous handler runs on the poll thread, over any source,
-    /// dead-letter sink and clock: what `SluiceTestKit` runs on an in-memory cluster and a manual
-    /// clock, deterministically.
+    /// Creates a consumer whose synchronous handlers (per message or per batch) run on the poll
+    /// thread, over any source, dead-letter sink and clock: what `SluiceTestKit` runs on an
+    /// in-memory cluster and a manual clock, deterministically. `handler` is the single handler;
+    /// `nil` serves ``SluiceConfiguration/routes``.
     package convenience init(
-        configuration: SluiceConfiguration, inlineHandler: any MessageHandler, source: @escaping MessageSourceFactory,
+        configuration: SluiceConfiguration, inlineHandler: SluiceHandler?, source: @escaping MessageSourceFactory,
         deadLetters: DeadLetterSinkFactory, clock: any EngineClock, seed: UInt64, logger: Logger
     ) throws {
+        try configuration.validate()
+        let handlers = inlineHandler.map { [$0] } ?? configuration.routes.map(\.handler)
         try self.init(
-            configuration: configuration, handler: .sync(inlineHandler, InlineExecutor(), activity: nil), source: source,
-            deadLetters: deadLetters, clock: clock, seed: seed, runsInline: true, logger: logger)
+            configuration: configuration, handlers: try HandlerInvoker.make(handlers, configuration: configuration, pool: nil, inline: true),
+            source: source, deadLetters: deadLetters, clock: clock, seed: seed, runsInline: true, logger: logger)
     }
 
-    /// Creates a consumer over any source, dead-letter sink and clock.
+    /// Creates a consumer over any source, dead-letter sink and clock, with one handler per route
+    /// (one in all without routes).
     ///
     /// - Parameters:
     ///   - runsInline: Handler calls complete on the thread that starts them (an inline executor);
     ///     the engine then runs them one after another instead of recursively.
     private init(
-        configuration: SluiceConfiguration, handler: HandlerInvoker, source: @escaping MessageSourceFactory,
+        configuration: SluiceConfiguration, handlers: [HandlerInvoker], source: @escaping MessageSourceFactory,
         deadLetters: DeadLetterSinkFactory, clock: any EngineClock, seed: UInt64, runsInline: Bool, logger: Logger
     ) throws {
-        try configuration.validate()
-        let sink = configuration.failurePolicy.deadLetterTopicTemplate == nil ? nil : try deadLetters(configuration)
+        let sink = configuration.usesDeadLetters ? try deadLetters(configuration) : nil
         self.engine = ConsumerEngine(
-            configuration: configuration, handler: handler, deadLetters: sink, clock: clock, seed: seed,
+            configuration: configuration, handlers: handlers, deadLetters: sink, clock: clock, seed: seed,
             runsInline: runsInline, logger: logger)
         self.makeSource = source
     }
@@ -198,8 +242,7 @@ public final class SluiceConsumer: Service, Sendable {
     /// The worker processes' counts (started, crashed, timed out, recycled), when the handler
     /// runs in worker processes (``ProcessIsolation``); `nil` otherwise.
     public var workerProcesses: ProcessPoolStatistics? {
-        if case .process(let pool) = engine.handler { return pool.statistics }
-        return nil
+        engine.handlers.lazy.compactMap(\.pool).first?.statistics
     }
 
     /// Liveness and readiness for probes: live while the consumer loop turns within

@@ -35,8 +35,15 @@ public struct ProcessIsolation: Sendable {
     /// ``SluiceConfiguration/workers``.
     public var pool: ProcessPoolConfiguration
 
-    /// The job name the workers serve.
+    /// Whether the workers serve a ``BatchMessageHandler`` (``serve(batchHandler:logger:)``):
+    /// a whole batch then crosses to a worker in one frame. Default: `false`.
+    public var handlesBatches = false
+
+    /// The job name the workers serve a per-message handler under.
     public static let job = "sluice.handle"
+
+    /// The job name the workers serve a batch handler under.
+    public static let batchJob = "sluice.handle-batch"
 
     /// Creates the isolation.
     ///
@@ -54,20 +61,70 @@ public struct ProcessIsolation: Sendable {
     /// ``NonRetryableError``); a trap ends the process, which the pool reports.
     /// - Throws: `ProcessPoolError` when this process was not started by a pool.
     public static func serve(_ handler: some MessageHandler, logger: Logger) throws {
-        try ProcessPoolWorker.serve(jobs: [
-            job: { bytes in
-                let (message, attempt) = try WireMessage.decode(bytes)
-                do {
-                    try handler.handle(message, context: HandlerContext(attempt: attempt, logger: logger, message: message))
-                    return WireMessage.encode(.success)
-                } catch {
-                    return WireMessage.encode(.failure(
-                        type: WireMessage.truncated(String(reflecting: type(of: error)), toBytes: WireMessage.maximumTypeBytes),
-                        description: WireMessage.truncated("\(error)", toBytes: WireMessage.maximumDescriptionBytes),
-                        nonRetryable: error is any NonRetryableError))
+        try serve(jobs: [job: .sync(handler)], logger: logger)
+    }
+
+    /// In a worker process: runs `handler` on each batch the pool sends (``handlesBatches``), and
+    /// sends back each message's outcome. A thrown error fails every message of the batch; a trap
+    /// ends the process, and the pool fails the batch, whose messages are then retried alone.
+    /// - Throws: `ProcessPoolError` when this process was not started by a pool.
+    public static func serve(batchHandler: some BatchMessageHandler, logger: Logger) throws {
+        try serve(jobs: [batchJob: .batch(batchHandler)], logger: logger)
+    }
+
+    /// In a worker process: serves several handlers, each under its job name (the routes of a
+    /// consumer whose route handlers are ``SluiceHandler/isolated(job:batches:)``). Only
+    /// synchronous handlers (``SluiceHandler/sync(_:)``, ``SluiceHandler/batch(_:)``) run in
+    /// worker processes.
+    /// - Throws: ``SluiceError`` for an asynchronous handler; `ProcessPoolError` when this process
+    ///   was not started by a pool.
+    public static func serve(jobs: [String: SluiceHandler], logger: Logger) throws {
+        var served: [String: @Sendable ([UInt8]) throws -> [UInt8]] = [:]
+        for (name, handler) in jobs {
+            switch handler.kind {
+            case .sync(let handler):
+                served[name] = { bytes in
+                    let (message, attempt) = try WireMessage.decode(bytes)
+                    do {
+                        try handler.handle(message, context: HandlerContext(attempt: attempt, logger: logger, message: message))
+                        return WireMessage.encode(.success)
+                    } catch {
+                        return WireMessage.encode(outcome(of: error))
+                    }
                 }
+            case .batch(let handler):
+                served[name] = { bytes in
+                    let batch = try WireMessage.decodeBatch(bytes)
+                    let outcomes: [WireMessage.Outcome]
+                    var wholeBatch = false
+                    do {
+                        let results = try handler.handle(batch.map(\.message), context: BatchContext(attempts: batch.map(\.attempt), logger: logger))
+                            .results(count: batch.count)
+                        outcomes = results.map { result in
+                            switch result {
+                            case .success: .success
+                            case .failure(let error): outcome(of: error)
+                            }
+                        }
+                    } catch {
+                        outcomes = Array(repeating: outcome(of: error), count: batch.count)
+                        wholeBatch = true
+                    }
+                    return WireMessage.encode(outcomes: outcomes, wholeBatch: wholeBatch)
+                }
+            case .async, .asyncBatch, .isolated:
+                throw SluiceError.configuration("job '\(name)': only synchronous handlers (sync, batch) run in worker processes")
             }
-        ])
+        }
+        try ProcessPoolWorker.serve(jobs: served)
+    }
+
+    /// A handler's error as it travels back.
+    private static func outcome(of error: any Error) -> WireMessage.Outcome {
+        .failure(
+            type: WireMessage.truncated(String(reflecting: type(of: error)), toBytes: WireMessage.maximumTypeBytes),
+            description: WireMessage.truncated("\(error)", toBytes: WireMessage.maximumDescriptionBytes),
+            nonRetryable: error is any NonRetryableError)
     }
 }
 

@@ -115,6 +115,47 @@ enum WireMessage {
         return .failure(type: type, description: description, nonRetryable: tag == 2)
     }
 
+    // MARK: - Batches
+
+    /// A batch as one payload: the count, then each message with its attempt as ``encode(_:attempt:)`` writes it.
+    static func encode(batch: [(message: KafkaMessage, attempt: Int)]) -> [UInt8] {
+        var out: [UInt8] = []
+        put(UInt64(batch.count), &out)
+        for entry in batch { put(encode(entry.message, attempt: entry.attempt), &out) }
+        return out
+    }
+
+    static func decodeBatch(_ bytes: [UInt8]) throws -> [(message: KafkaMessage, attempt: Int)] {
+        var reader = Reader(buffer: bytes)
+        let count = try reader.u64()
+        guard count <= UInt64(bytes.count / 8) else { throw DecodingError(description: "a batch of \(count) messages cannot fit \(bytes.count) bytes") }
+        return try (0..<count).map { _ in try decode(try reader.bytes()) }
+    }
+
+    /// A batch's outcomes, one per message in the batch's order; `wholeBatch` when the handler
+    /// threw (every outcome is then its error).
+    static func encode(outcomes: [Outcome], wholeBatch: Bool) -> [UInt8] {
+        var out: [UInt8] = [wholeBatch ? 1 : 0]
+        put(UInt64(outcomes.count), &out)
+        for outcome in outcomes { put(encode(outcome), &out) }
+        return out
+    }
+
+    static func decodeOutcomes(_ bytes: [UInt8], expected: Int) throws -> (outcomes: [Outcome], wholeBatch: Bool) {
+        var reader = Reader(buffer: bytes)
+        let wholeBatch = try reader.byte() == 1
+        let count = try reader.u64()
+        guard count == UInt64(expected) else {
+            throw DecodingError(description: "the worker answered \(count) outcomes for a batch of \(expected) messages")
+        }
+        return (try (0..<count).map { _ in try decodeOutcome(try reader.bytes()) }, wholeBatch)
+    }
+
+    /// The largest encoded answer to a batch of `count` messages.
+    static func maximumOutcomesBytes(count: Int) -> Int {
+        9 + count * (8 + maximumOutcomeBytes)
+    }
+
     // MARK: - Fields
 
     private static func put(_ value: UInt64, _ out: inout [UInt8]) {

@@ -7,6 +7,7 @@
 
 internal import SluiceFutures
 internal import Metrics
+internal import Synchronization
 internal import _SluiceTime
 
 /// The consumer's metrics, through swift-metrics: whatever backend the application bootstrapped
@@ -45,13 +46,17 @@ final class EngineMetrics: @unchecked Sendable {
     let isEnabled: Bool
     /// Handler call durations, per subscribed topic.
     private let handlerDurations: [String: Timer]
+    /// Durations of topics matched by a route's pattern, created as they come.
+    private let patternDurations = Mutex<[String: Timer]>([:])
+    /// Messages per batch handler call, per route (`consumer` without routes).
+    private let batchSizes: [Recorder]
     /// From an offset commit request to the broker's answer.
     private let commitDuration: Timer
     private var published = Snapshot()
     /// Partitions whose gauges were set: set to 0 once they are no longer assigned.
     private var gaugedPartitions: Set<TopicPartition> = []
 
-    init(topics: [String]) {
+    init(topics: [String], routes: [String]) {
         self.isEnabled = !(MetricsSystem.factory is NOOPMetricsHandler)
         var durations: [String: Timer] = [:]
         for topic in topics {
@@ -59,11 +64,28 @@ final class EngineMetrics: @unchecked Sendable {
         }
         self.handlerDurations = durations
         self.commitDuration = Timer(label: "sluice_commit_duration_seconds", preferredDisplayUnit: .seconds)
+        self.batchSizes = routes.map { Recorder(label: "sluice_batch_size", dimensions: [("route", $0)], aggregate: true) }
     }
 
-    /// Records one handler call of a message of `topic`.
+    /// Records one handler call (of one message, or of a batch) of `topic`.
     func recordHandlerDuration(topic: String, nanoseconds: Int64) {
-        handlerDurations[topic]?.recordNanoseconds(nanoseconds)
+        if let timer = handlerDurations[topic] {
+            timer.recordNanoseconds(nanoseconds)
+        } else if isEnabled {
+            // A topic a route's pattern matched: a label of its own, as for named topics.
+            patternDurations.withLock { timers in
+                if let timer = timers[topic] { return timer }
+                let timer = Timer(label: "sluice_handler_duration_seconds", dimensions: [("topic", topic)], preferredDisplayUnit: .seconds)
+                timers[topic] = timer
+                return timer
+            }.recordNanoseconds(nanoseconds)
+        }
+    }
+
+    /// Records the size of a batch handed to the batch handler of route `route`.
+    func recordBatch(route: Int, size: Int) {
+        guard isEnabled, batchSizes.indices.contains(route) else { return }
+        batchSizes[route].record(size)
     }
 
     /// Records the time from an offset commit request to the broker's answer.

@@ -50,6 +50,26 @@ struct MessageTracing: Sendable {
         }
     }
 
+    /// Starts the span of a batch handler call: one span, linked to each message's trace
+    /// context (a batch has no single parent). `nil` without a tracer.
+    func startBatchSpan(_ messages: [KafkaMessage]) -> (any Span)? {
+        guard isEnabled, let first = messages.first else { return nil }
+        let span = Tracing.startSpan("\(first.topic) process", context: .topLevel, ofKind: .consumer)
+        span.attributes["messaging.system"] = "kafka"
+        span.attributes["messaging.operation.type"] = "process"
+        span.attributes["messaging.destination.name"] = first.topic
+        span.attributes["messaging.batch.message_count"] = messages.count
+        span.attributes["messaging.consumer.group.name"] = groupID
+        for message in messages {
+            var attributes = SpanAttributes()
+            attributes["messaging.destination.name"] = message.topic
+            attributes["messaging.destination.partition.id"] = "\(message.partition)"
+            attributes["messaging.kafka.offset"] = Int(message.offset)
+            span.addLink(SpanLink(context: Self.context(of: message), attributes: attributes))
+        }
+        return span
+    }
+
     /// Starts the span of a handler call that completes elsewhere (in a worker process).
     func startSpan(_ message: KafkaMessage, attempt: Int) -> (any Span)? {
         guard isEnabled else { return nil }
@@ -62,6 +82,18 @@ struct MessageTracing: Sendable {
     func end(_ span: (any Span)?, _ result: Result<Void, any Error>) {
         guard let span else { return }
         if case .failure(let error) = result { span.recordError(error) }
+        span.end()
+    }
+
+    /// Ends a batch span with its messages' outcomes: the errors of the failed ones are recorded.
+    func end(_ span: (any Span)?, _ results: [Result<Void, any Error>]) {
+        guard let span else { return }
+        var failed = 0
+        for case .failure(let error) in results {
+            if failed == 0 { span.recordError(error) }
+            failed += 1
+        }
+        span.attributes["sluice.batch.failed"] = failed
         span.end()
     }
 

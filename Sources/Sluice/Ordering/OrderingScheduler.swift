@@ -83,6 +83,21 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         return self.lanes.values[index].removeFirst()
     }
 
+    /// The next item queued on `lane`, if any, left in place.
+    func peekQueued(lane: Lane) -> Item? {
+        self.lanes[lane]?.first
+    }
+
+    /// Takes the next item queued on `lane` to run together with the lane's running item (a
+    /// batch): the lane stays busy, and one ``complete(lane:)`` later frees it for both.
+    mutating func takeQueued(lane: Lane) -> Item? {
+        guard let index = self.lanes.index(forKey: lane), !self.lanes.values[index].isEmpty else {
+            return nil
+        }
+        self.queuedCount -= 1
+        return self.lanes.values[index].removeFirst()
+    }
+
     /// Removes the queued items matching the predicate and returns them; running items are
     /// untouched and their lanes stay busy until completed.
     ///

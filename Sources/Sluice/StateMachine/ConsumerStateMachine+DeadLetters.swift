@@ -16,11 +16,11 @@ extension ConsumerStateMachine {
         counters.failed += 1
         counters.count(work.message.topic) { $0.failed += 1 }
         deadLetterGuard.record(deadLettered: true)
-        let topic = settings.failurePolicy.deadLetterTopic(for: work.message.topic) ?? work.message.topic + ".dlq"
+        let topic = settings.routes[work.route].failurePolicy.deadLetterTopic(for: work.message.topic) ?? work.message.topic + ".dlq"
         deadLetters[work.key] = DeadLetterState(work: work, topic: topic, error: error)
         markRunning(work)
         actions.deadLetters.append(DeadLetterRequest(work: work, topic: topic, error: error, writeAttempt: 1))
-        if let next = releaseLane(of: work) { actions.dispatch.append(next) }
+        releaseLane(of: work, into: &actions)
     }
 
     /// The dead-letter topic acknowledged the write of `key`: the message is done.
@@ -32,7 +32,7 @@ extension ConsumerStateMachine {
         if state.isWriting { endRun(work) }
         counters.deadLettered += 1
         counters.count(work.message.topic) { $0.deadLettered += 1 }
-        window.release(work.weight)
+        release(work)
         if partitions[work.topicPartition]?.epoch == work.epoch {
             tracker.markDone(work.message.offset, on: work.topicPartition)
         }
@@ -64,7 +64,7 @@ extension ConsumerStateMachine {
         let firstFailure = state.firstFailureAt ?? now
         if !isRetriable || now - firstFailure >= settings.deadLetterTimeout {
             deadLetters[key] = nil
-            window.release(work.weight)
+            release(work)
             let message = work.message
             let why = isRetriable
                 ? "it kept failing for \(Duration.nanoseconds(now - firstFailure)) (\(state.writes) writes)"
@@ -77,7 +77,7 @@ extension ConsumerStateMachine {
             return actions
         }
         state.firstFailureAt = firstFailure
-        let delay = Self.deadLetterBackoff(settings).backoff(after: state.writes, random: Double.random(in: 0..<1, using: &random))
+        let delay = Self.deadLetterBackoff(settings.routes[state.work.route].retry).backoff(after: state.writes, random: Double.random(in: 0..<1, using: &random))
         deadLetters[key] = state
         schedule(.deadLetter(key), at: now + delay.nanoseconds)
         actions.logs.append(.deadLetterRetrying(work.message, topic: state.topic, writeAttempt: state.writes, after: delay, error: error))
@@ -103,15 +103,15 @@ extension ConsumerStateMachine {
     /// Gives a dead-letter write up: the message leaves the window uncommitted.
     private mutating func abandonDeadLetter(_ state: DeadLetterState, into actions: inout EngineActions) {
         deadLetters[state.work.key] = nil
-        window.release(state.work.weight)
+        release(state.work)
         actions.logs.append(.deadLetterAbandoned(state.work.message, topic: state.topic))
     }
 
     /// The spacing of dead-letter writes after failures: the retry policy's, but never below
     /// 100 ms at first nor 1 s at most, doubling.
-    static func deadLetterBackoff(_ settings: Settings) -> RetryPolicy {
+    static func deadLetterBackoff(_ retry: RetryPolicy) -> RetryPolicy {
         RetryPolicy(
-            maxAttempts: .max, initialBackoff: max(settings.retry.initialBackoff, .milliseconds(100)),
-            multiplier: 2, maxBackoff: max(settings.retry.maxBackoff, .seconds(1)), jitter: 0.2)
+            maxAttempts: .max, initialBackoff: max(retry.initialBackoff, .milliseconds(100)),
+            multiplier: 2, maxBackoff: max(retry.maxBackoff, .seconds(1)), jitter: 0.2)
     }
 }

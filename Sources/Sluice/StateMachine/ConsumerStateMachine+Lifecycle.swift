@@ -62,6 +62,8 @@ extension ConsumerStateMachine {
         default:
             break
         }
+        // Forming batches go now rather than wait out their delay (or are parked, stopping at once).
+        if !lifecycle.isRunning { emitForming(of: nil, into: &actions) }
         return actions
     }
 

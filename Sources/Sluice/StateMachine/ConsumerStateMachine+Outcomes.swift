@@ -14,13 +14,16 @@ extension ConsumerStateMachine {
     ///
     /// The outcome of a call whose deadline the machine already failed is dropped; a call that
     /// returns after its deadline (before the deadline's timer fired) counts as timed out.
-    mutating func finished(_ works: [InFlightWork], results: [Result<Void, any Error>], now time: Int64) -> EngineActions {
+    ///
+    /// `wholeBatch`: a batch failed as one (its handler threw, its worker crashed); each failed
+    /// member then retries alone, as nobody knows which one was at fault.
+    mutating func finished(_ works: [InFlightWork], results: [Result<Void, any Error>], wholeBatch: Bool = false, now time: Int64) -> EngineActions {
         advance(to: time)
         var actions = EngineActions()
         let guardsDeadLetters = settings.guardsDeadLetters
-        for (work, result) in zip(works, results) {
+        for (var work, result) in zip(works, results) {
             var result = result
-            if let timeout = settings.handlerTimeout {
+            if let timeout = settings.routes[work.route].handlerTimeout {
                 let call = work.call
                 if overrun.remove(call) != nil { continue }  // failed by its deadline already
                 if let (due, _) = deadlines.removeValue(forKey: call), now >= due, case .success = result {
@@ -33,9 +36,10 @@ extension ConsumerStateMachine {
                 counters.count(work.message.topic) { $0.handled += 1 }
                 counters.recordDone(polledAt: work.polledAt, at: now)
                 endRun(work)
-                if let next = settle(work, done: true) { actions.dispatch.append(next) }
+                settle(work, done: true, into: &actions)
             case .failure(let error):
                 endRun(work)
+                if wholeBatch { work.alone = true }
                 fail(work, error: error, into: &actions)
             }
         }
@@ -54,7 +58,7 @@ extension ConsumerStateMachine {
         }
         if lifecycle.isStopping {
             // The next owner (or the next run) reads it again: nothing is committed past it.
-            if let next = settle(work, done: false) { actions.dispatch.append(next) }
+            settle(work, done: false, into: &actions)
             actions.logs.append(.failed(message, attempts: work.attempt, outcome: "left uncommitted, the consumer is stopping", error: error))
             return
         }
@@ -74,8 +78,9 @@ extension ConsumerStateMachine {
                 into: &actions)
             return
         }
-        if kind.isRetryable, work.attempt < settings.retry.maxAttempts {
-            let delay = settings.retry.backoff(after: work.attempt, random: Double.random(in: 0..<1, using: &random))
+        let route = settings.routes[work.route]
+        if kind.isRetryable, work.attempt < route.retry.maxAttempts {
+            let delay = route.retry.backoff(after: work.attempt, random: Double.random(in: 0..<1, using: &random))
             var again = work
             again.attempt += 1
             retries[work.key] = again
@@ -87,7 +92,7 @@ extension ConsumerStateMachine {
             return
         }
         let attempts = "after \(work.attempt) attempt\(work.attempt == 1 ? "" : "s")"
-        switch settings.failurePolicy.kind {
+        switch route.failurePolicy.kind {
         case .skip:
             counters.failed += 1
             counters.skipped += 1
@@ -96,7 +101,7 @@ extension ConsumerStateMachine {
                 $0.skipped += 1
             }
             counters.recordDone(polledAt: work.polledAt, at: now)
-            if let next = settle(work, done: true) { actions.dispatch.append(next) }
+            settle(work, done: true, into: &actions)
             actions.logs.append(.failed(message, attempts: work.attempt, outcome: "skipped (policy: skip)", error: error))
         case .stop:
             failAndStop(work, on: SluiceError(
@@ -121,7 +126,7 @@ extension ConsumerStateMachine {
         counters.failed += 1
         counters.count(work.message.topic) { $0.failed += 1 }
         stop(on: failure, into: &actions)
-        if let next = settle(work, done: false) { actions.dispatch.append(next) }
+        settle(work, done: false, into: &actions)
     }
 
     /// Stops the consumer on `failure` (the first failure wins): nothing more starts, and nothing

@@ -29,6 +29,7 @@ extension ConsumerStateMachine {
             admitHeld(refused: &refused, into: &actions)
         }
         if refused > 0 { actions.logs.append(.refused(count: refused)) }
+        emitIfStarved(into: &actions)
         return actions
     }
 
@@ -70,9 +71,8 @@ extension ConsumerStateMachine {
         var taken = 0
         // Polled messages come in runs of one partition (a fetch is per partition): look its
         // state up once per run, and add the run's started calls to `running` at its end.
-        var run: (tp: TopicPartition, epoch: UInt64)?
+        var run: (tp: TopicPartition, epoch: UInt64, route: Int)?
         var startedInRun = 0
-        let ordering = settings.ordering
         for entry in polled {
             guard window.fits(entry.weight) else { break }
             taken += 1
@@ -81,15 +81,20 @@ extension ConsumerStateMachine {
             if run?.tp != tp {
                 if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
                 startedInRun = 0
-                run = partitions[tp].flatMap { $0.isRevoking ? nil : (tp, $0.epoch) }
+                run = partitions[tp].flatMap { $0.isRevoking ? nil : (tp, $0.epoch, $0.route) }
             }
-            guard let epoch = run?.epoch else {
+            guard let (_, epoch, route) = run else {
                 refused += 1
                 continue
             }
             if !spanPaused.isEmpty, spanPaused.contains(tp) {
                 // Behind messages kept aside at the span bound: in order, after them.
                 holdForSpan(entry, on: tp, into: &actions)
+                continue
+            }
+            if routeWindows[route] != nil, !routeWindows[route]!.fits(entry.weight) {
+                // The route is at its share: its partitions alone wait, the others flow.
+                holdForRoute(entry, on: tp, route: route, into: &actions)
                 continue
             }
             guard tracker.receive(message.offset, on: tp, at: entry.polledAt, maxSpan: settings.maxUncommittedSpan) else {
@@ -102,12 +107,22 @@ extension ConsumerStateMachine {
             }
             if !restored.isEmpty, skipIfFinishedBefore(message, on: tp) { continue }
             window.take(entry.weight)
+            if routeWindows[route] != nil { routeWindows[route]!.take(entry.weight) }
             counters.consumed += 1
             counters.count(message.topic) { $0.consumed += 1 }
             if counters.firstAdmittedAt == 0 { counters.firstAdmittedAt = entry.polledAt }
+            let routeSettings = settings.routes[route]
             let work = InFlightWork(
-                message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
-                epoch: epoch, polledAt: entry.polledAt)
+                message: message, weight: entry.weight, lane: routeSettings.ordering.lane(for: tp, key: message.key),
+                route: route, epoch: epoch, polledAt: entry.polledAt)
+            guard routeSettings.batch == nil else {
+                if let start = scheduler.admit(work, lane: work.lane) {
+                    ready(start, into: &actions)
+                } else if let lane = work.lane {
+                    queuedOnLane(lane, into: &actions)
+                }
+                continue
+            }
             if let start = scheduler.admit(work, lane: work.lane) {
                 // `start` is `work` itself (its lane was free), so it belongs to this run.
                 startedInRun += 1
@@ -141,20 +156,22 @@ extension ConsumerStateMachine {
     mutating func dropQueued(of tps: Set<TopicPartition>?) -> Int {
         let matches = { (work: InFlightWork) in tps.map { $0.contains(work.topicPartition) } ?? true }
         var dropped = scheduler.removeQueued(where: matches)
+        dropped += dropForming(of: tps)
         dropped += parked.filter(matches)
         parked.removeAll(where: matches)
         for work in retries.values where matches(work) {
             retries[work.key] = nil
             // A lane belongs to one partition, whose queued work is gone: nothing follows.
-            let next = releaseLane(of: work)
-            assert(next == nil, "a lane outlived its partition's queued work")
+            var none = EngineActions()
+            releaseLane(of: work, into: &none)
+            assert(none.dispatch.isEmpty && none.batches.isEmpty, "a lane outlived its partition's queued work")
             dropped.append(work)
         }
         for state in deadLetters.values where !state.isWriting && matches(state.work) {
             deadLetters[state.work.key] = nil
             dropped.append(state.work)  // its lane was freed when the write began
         }
-        for work in dropped { window.release(work.weight) }
+        for work in dropped { release(work) }
         return dropped.count
     }
 }

@@ -18,10 +18,16 @@ extension ConsumerStateMachine {
     /// The group assigned these partitions (the whole assignment when eager, the added ones when
     /// incremental). Each gets a new epoch; held messages of an earlier assignment are dropped, so
     /// the partition starts from what the source fetches now (the committed offset).
+    /// The route serving `topic`: the first whose names or patterns match it (the only one
+    /// without routes).
+    func routeIndex(of topic: String) -> Int {
+        settings.routePatterns.firstIndex { $0.contains { $0.matches(topic) } } ?? 0
+    }
+
     mutating func assigned(_ tps: [TopicPartition], now time: Int64) -> EngineActions {
         advance(to: time)
         for tp in tps {
-            partitions[tp] = PartitionState(epoch: nextEpoch)
+            partitions[tp] = PartitionState(epoch: nextEpoch, route: routeIndex(of: tp.topic))
             nextEpoch += 1
         }
         dropHeld(of: Set(tps))

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 internal import DequeModule
+internal import SluiceFutures
 
 /// Bounded replay: what one slow message may cost.
 ///
@@ -110,12 +111,34 @@ extension ConsumerStateMachine {
         pauseAtBound(tp, into: &actions)
     }
 
+    /// Keeps a message of a route at its share of the window aside, pausing the route's
+    /// partitions the first time (and a partition of it assigned since), so that the other routes
+    /// keep flowing. The kept messages wait with those of span-paused partitions.
+    mutating func holdForRoute(_ entry: PolledMessage, on tp: TopicPartition, route: Int, into actions: inout EngineActions) {
+        spanHeld[tp, default: []].append(entry)
+        var tps = [tp]
+        if routesPaused.insert(route).inserted {
+            tps = partitions.filter { $0.value.route == route && !$0.value.isRevoking }.keys.sorted()
+            counters.routePauses += 1
+            actions.logs.append(.routePaused(route: settings.routes[route].name, partitions: tps.count, inFlight: routeWindows[route]?.count ?? 0))
+        }
+        for held in tps where spanPaused.insert(held).inserted {
+            routeHeld.insert(held)
+            actions.pause.append(held)
+        }
+    }
+
     /// Admits the messages kept aside of span-paused partitions whose span fell to the resume
     /// mark (so a partition crawling behind one slow message does not pause and resume for each),
-    /// and resumes each partition once all of its kept messages are in.
+    /// and of routes whose share of the window drained to the resume mark, and resumes each
+    /// partition once all of its kept messages are in.
     mutating func releaseSpanHeld(refused: inout Int, into actions: inout EngineActions) {
         guard !spanPaused.isEmpty else { return }
+        for route in routesPaused.sorted() where routeWindows[route]?.isAtOrBelow(settings.resumeFraction) ?? true {
+            routesPaused.remove(route)
+        }
         for tp in spanPaused.sorted() where isActive(tp) {
+            if !routesPaused.isEmpty, let route = partitions[tp]?.route, routesPaused.contains(route) { continue }
             let bound = metadataSpanLimits[tp] ?? settings.maxUncommittedSpan
             guard uncommittedSpan(of: tp) <= max(1, Int64(Double(bound) * settings.resumeFraction)) else { continue }
             spanPaused.remove(tp)
@@ -130,7 +153,9 @@ extension ConsumerStateMachine {
             }
             guard !spanPaused.contains(tp) else { continue }
             metadataSpanLimits[tp] = nil
-            actions.logs.append(.spanResumed(tp, commitPoint: tracker.commitPoint(of: tp) ?? 0))
+            if routeHeld.remove(tp) == nil {
+                actions.logs.append(.spanResumed(tp, commitPoint: tracker.commitPoint(of: tp) ?? 0))
+            }
             // A partition paused with the others for a full window resumes with them.
             if !isPaused { actions.resume.append(tp) }
         }
@@ -142,6 +167,7 @@ extension ConsumerStateMachine {
             restored[tp] = nil
             spanHeld[tp] = nil
             spanPaused.remove(tp)
+            routeHeld.remove(tp)
             metadataSpanLimits[tp] = nil
             stuckWarned[tp] = nil
             committedVersions[tp] = nil

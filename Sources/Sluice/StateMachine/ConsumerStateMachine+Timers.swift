@@ -25,6 +25,7 @@ extension ConsumerStateMachine {
             releaseSpanHeld(refused: &refused, into: &actions)
             if refused > 0 { actions.logs.append(.refused(count: refused)) }
             admitHeld(into: &actions)
+            emitIfStarved(into: &actions)
             controlFlow(into: &actions)
             commitIfDue(into: &actions)
             reportStuck(into: &actions)
@@ -38,20 +39,25 @@ extension ConsumerStateMachine {
             guard let work = retries.removeValue(forKey: key) else { return }  // dropped meanwhile
             if isGivenUp(work) {
                 // Given up: its offset stays uncommitted, and its lane moves on.
-                if let next = settle(work, done: false) { actions.dispatch.append(next) }
+                settle(work, done: false, into: &actions)
                 return
             }
-            actions.dispatch.append(start(work))
+            ready(work, into: &actions)
         case .deadLetter(let key):
             retryDeadLetter(key, into: &actions)
         case .deadline(let call):
             guard let (due, work) = deadlines[call], due == timer.due else { return }  // finished in time
             deadlines[call] = nil
             overrun.insert(call)
-            actions.cancel.append(call)
+            actions.cancel.append(work)
             endRun(work)
-            fail(work, error: HandlerTimeoutError(timeout: .nanoseconds(settings.handlerTimeout ?? 0), attempt: work.attempt), into: &actions)
+            var timedOut = work
+            // A batch timed out as one: which member was slow is unknown, so each retries alone.
+            if settings.routes[work.route].batch != nil { timedOut.alone = true }
+            fail(timedOut, error: HandlerTimeoutError(timeout: .nanoseconds(settings.routes[work.route].handlerTimeout ?? 0), attempt: work.attempt), into: &actions)
             actions.wakePoller = actions.wakePoller || shouldWakePoller()
+        case .batch(let group, let generation):
+            batchDue(group, generation: generation, into: &actions)
         }
     }
 

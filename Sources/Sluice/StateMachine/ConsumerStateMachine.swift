@@ -30,7 +30,10 @@ internal import _SluiceTime
 struct ConsumerStateMachine: Sendable {
     /// The machine's settings, from ``SluiceConfiguration``, with durations in nanoseconds.
     struct Settings: Sendable {
-        var ordering: OrderingMode
+        /// One per route (one in all without routes): each route's handler kind and policies.
+        var routes: [RouteSettings]
+        /// The routes' topic patterns, to find a partition's route.
+        var routePatterns: [[TopicPattern]]
         var maxInFlightMessages: Int
         var maxInFlightBytes: Int
         /// A waiting poll thread is woken once the window is down to this share of its bounds, so
@@ -52,15 +55,10 @@ struct ConsumerStateMachine: Sendable {
         var commitHoldAfterRefusal: Int64
         /// Most tries of a synchronous commit that fails with a retriable error.
         var maxSyncCommitAttempts = 20
-        var retry: RetryPolicy
-        var failurePolicy: FailurePolicy
         var deadLetterGuard: DeadLetterGuard
         /// How long a dead-letter write may keep failing with retriable errors before the
         /// consumer stops.
         var deadLetterTimeout: Int64
-        /// The handler deadline the machine enforces itself (threads and tasks); `nil` when there
-        /// is none or the worker processes enforce it.
-        var handlerTimeout: Int64?
         /// A message whose worker process is stopped from outside runs again this often without
         /// counting an attempt; beyond that, the loss counts as a crash of the handler.
         var maxInterruptions = 3
@@ -77,8 +75,14 @@ struct ConsumerStateMachine: Sendable {
         /// How often partitions are checked for stuck messages.
         var stuckCheckInterval: Int64 = 1_000_000_000
 
-        init(_ configuration: SluiceConfiguration, enforcesHandlerTimeout: Bool) {
-            ordering = configuration.ordering
+        /// - Parameter handlers: each route's handler: whether it takes batches, and whether its
+        ///   worker processes enforce its deadline (they kill an overrunning worker).
+        init(_ configuration: SluiceConfiguration, handlers: [(batches: Bool, isolated: Bool)]) {
+            routes = handlers.enumerated().map { index, handler in
+                RouteSettings(configuration, route: configuration.routes.indices.contains(index) ? configuration.routes[index] : nil,
+                              batches: handler.batches, isolated: handler.isolated)
+            }
+            routePatterns = configuration.routes.map(\.topics)
             maxInFlightMessages = configuration.maxInFlightMessages
             maxInFlightBytes = configuration.maxInFlightBytes
             resumeFraction = configuration.resumeFraction
@@ -88,12 +92,9 @@ struct ConsumerStateMachine: Sendable {
             immediateBudget = min(configuration.closeTimeout, SluiceConfiguration.immediateStopBudget).nanoseconds
             commitInterval = configuration.commitInterval.nanoseconds
             commitHoldAfterRefusal = max(configuration.effectiveSessionTimeout, .seconds(10)).nanoseconds
-            retry = configuration.retry
-            failurePolicy = configuration.failurePolicy
-            guardsDeadLetters = configuration.failurePolicy.deadLetterTopicTemplate != nil
+            guardsDeadLetters = configuration.usesDeadLetters
             deadLetterGuard = configuration.deadLetterGuard
             deadLetterTimeout = configuration.deadLetterTimeout.nanoseconds
-            handlerTimeout = enforcesHandlerTimeout ? configuration.handlerTimeout?.nanoseconds : nil
             commitMetadata = configuration.commitMetadata
             commitMetadataMaxBytes = configuration.commitMetadataMaxBytes
             maxUncommittedSpan = Int64(configuration.maxUncommittedSpan)
@@ -105,6 +106,8 @@ struct ConsumerStateMachine: Sendable {
     struct PartitionState: Sendable {
         /// Its assignment's epoch: work of an earlier assignment must not touch its tracker.
         var epoch: UInt64
+        /// The route serving its topic.
+        var route: Int
         /// Its revocation has begun: polled messages of it are dropped, in-flight ones drain.
         var isRevoking = false
     }
@@ -159,6 +162,17 @@ struct ConsumerStateMachine: Sendable {
     /// Assigned partitions.
     var partitions: [TopicPartition: PartitionState] = [:]
     var nextEpoch: UInt64 = 1
+    /// Each route's share of the window, for routes with one.
+    var routeWindows: [InFlightBudget?]
+    /// Routes at their share whose partitions are paused.
+    var routesPaused: Set<Int> = []
+    /// Partitions paused (with ``spanPaused``) because their route is at its share.
+    var routeHeld: Set<TopicPartition> = []
+    /// Batches forming (batch routes): admitted work whose lane is free, waiting to go.
+    var forming: [BatchGroup: FormingBatch] = [:]
+    /// Lanes whose holder sits in a forming batch, with the batch's group.
+    var formingLanes: [OrderingLane: BatchGroup] = [:]
+    var batchGeneration: UInt64 = 0
     /// Handler calls (and dead-letter writes) started and not finished, per partition: what a
     /// revocation drains.
     var running: [TopicPartition: Int] = [:]
@@ -227,6 +241,9 @@ struct ConsumerStateMachine: Sendable {
     init(settings: Settings, seed: UInt64) {
         self.settings = settings
         self.window = InFlightBudget(maxCount: settings.maxInFlightMessages, maxWeight: settings.maxInFlightBytes)
+        self.routeWindows = settings.routes.map { route in
+            route.maxInFlightMessages.map { InFlightBudget(maxCount: $0, maxWeight: settings.maxInFlightBytes) }
+        }
         self.deadLetterGuard = DeadLetterGuardState(settings.deadLetterGuard)
         self.random = SplitMix64(seed: seed)
     }
@@ -330,43 +347,46 @@ struct ConsumerStateMachine: Sendable {
         totalRunning -= 1
     }
 
-    /// `work` leaves the window; `done` says whether its offset may be committed. Returns the next
-    /// work of its lane to dispatch, if any.
-    mutating func settle(_ work: InFlightWork, done: Bool) -> InFlightWork? {
-        window.release(work.weight)
+    /// `work` leaves the window; `done` says whether its offset may be committed. The next work
+    /// of its lane, if any, starts (or joins a batch).
+    mutating func settle(_ work: InFlightWork, done: Bool, into actions: inout EngineActions) {
+        release(work)
         if !attempts.isEmpty { attempts[work.key] = nil }
         if done, partitions[work.topicPartition]?.epoch == work.epoch {
             tracker.markDone(work.message.offset, on: work.topicPartition)
         }
-        return releaseLane(of: work)
+        releaseLane(of: work, into: &actions)
     }
 
-    /// Frees the lane of `work`; returns its next work to dispatch, if any.
-    mutating func releaseLane(of work: InFlightWork) -> InFlightWork? {
-        guard let lane = work.lane, let next = scheduler.complete(lane: lane) else { return nil }
+    /// Gives `work`'s slot in the window (and in its route's share) back.
+    mutating func release(_ work: InFlightWork) {
+        window.release(work.weight)
+        if routeWindows[work.route] != nil { routeWindows[work.route]!.release(work.weight) }
+    }
+
+    /// Frees the lane of `work`; its next work, if any, starts (or joins a batch).
+    mutating func releaseLane(of work: InFlightWork, into actions: inout EngineActions) {
+        guard let lane = work.lane, let next = scheduler.complete(lane: lane) else { return }
         if lifecycle.failure != nil || lifecycle.isImmediate {
             // Stopping on a failure or at once: nothing more starts; the shutdown drops it.
             parked.append(next)
-            return nil
+            return
         }
-        return start(next)
+        ready(next, into: &actions)
     }
 
-    /// Marks `work` running; returns it for dispatch.
-    mutating func start(_ work: InFlightWork) -> InFlightWork {
-        markRunning(work)
-        return work
-    }
-
-    /// A handler call began running: with a handler timeout, its deadline starts now (not at
-    /// dispatch: a call waiting for a busy worker thread has not used any of its time).
-    mutating func callStarted(_ work: InFlightWork, now time: Int64) -> EngineActions {
+    /// A handler call began running (of one message, or of a batch): with a handler timeout, its
+    /// deadline starts now (not at dispatch: a call waiting for a busy worker thread has not used
+    /// any of its time). A batch's deadline is every member's.
+    mutating func callStarted(_ works: [InFlightWork], now time: Int64) -> EngineActions {
         advance(to: time)
         var actions = EngineActions()
-        guard let timeout = settings.handlerTimeout else { return actions }
+        guard let first = works.first, let timeout = settings.routes[first.route].handlerTimeout else { return actions }
         let due = now + timeout
-        deadlines[work.call] = (due, work)
-        schedule(.deadline(work.call), at: due)
+        for work in works {
+            deadlines[work.call] = (due, work)
+            schedule(.deadline(work.call), at: due)
+        }
         // A waiting poll thread wakes for the earliest timer: tell it about this one.
         actions.wakePoller = pollerWait != nil
         return actions

@@ -12,10 +12,13 @@
 struct EngineActions: Sendable {
     /// Handler calls to start, in order.
     var dispatch: [InFlightWork] = []
+    /// Batch handler calls to start: each a batch the machine formed, in order.
+    var batches: [[InFlightWork]] = []
     /// Dead-letter writes to start.
     var deadLetters: [DeadLetterRequest] = []
-    /// Asynchronous handler calls whose deadline passed: cancel their tasks.
-    var cancel: [InFlightWork.Call] = []
+    /// Asynchronous handler calls whose deadline passed: cancel their tasks (the works name
+    /// their calls and routes).
+    var cancel: [InFlightWork] = []
     /// Partitions to pause.
     var pause: [TopicPartition] = []
     /// Partitions to resume.
@@ -29,7 +32,7 @@ struct EngineActions: Sendable {
 
     /// Whether there is nothing to do.
     var isEmpty: Bool {
-        dispatch.isEmpty && deadLetters.isEmpty && cancel.isEmpty && pause.isEmpty && resume.isEmpty && commit == nil
+        dispatch.isEmpty && batches.isEmpty && deadLetters.isEmpty && cancel.isEmpty && pause.isEmpty && resume.isEmpty && commit == nil
             && logs.isEmpty && !wakePoller
     }
 }
@@ -85,6 +88,8 @@ enum EngineLog: Sendable {
     case paused(partitions: Int, inFlight: Int)
     /// The window drained to the resume mark: partitions resumed.
     case resumed(partitions: Int)
+    /// A route reached its share of the window: its partitions alone are paused.
+    case routePaused(route: String, partitions: Int, inFlight: Int)
     /// A partition reached its uncommitted-span bound behind a slow message: it alone is paused.
     case spanPaused(TopicPartition, commitPoint: Int64, span: Int64)
     /// A span-paused partition's commit point moved: it is resumed.

@@ -30,6 +30,11 @@ struct EngineCounters: Sendable {
     var finishedBeforeRestart = 0
     /// Times a partition was paused alone at its uncommitted-span bound.
     var spanPauses = 0
+    /// Batches handed to batch handlers, and the messages in them.
+    var batches = 0
+    var batchedMessages = 0
+    /// Times a route reached its share of the window.
+    var routePauses = 0
     /// Assignments and revocations this consumer took part in.
     var rebalances = 0
     /// Rebalance events by kind (`assigned`, `revoked`, `lost`), for metrics.

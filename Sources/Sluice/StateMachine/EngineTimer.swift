@@ -16,6 +16,8 @@ struct EngineTimer: Comparable, Sendable {
         case deadLetter(InFlightWork.Key)
         /// This handler call's deadline has passed.
         case deadline(InFlightWork.Call)
+        /// A forming batch has waited its longest: it goes as it is (if it is still this one).
+        case batch(ConsumerStateMachine.BatchGroup, generation: UInt64)
     }
 
     /// When it is due (engine clock, nanoseconds).

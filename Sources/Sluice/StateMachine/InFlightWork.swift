@@ -11,8 +11,11 @@ struct InFlightWork: Sendable {
     let message: KafkaMessage
     /// Its weight in the byte budget of the window.
     let weight: Int
-    /// The ordering lane it runs in (`nil`: it runs at once).
-    let lane: OrderingLane?
+    /// The ordering lane it holds while it runs (`nil`: none). In a batch only the last message
+    /// of a lane holds it (the others are released from it when the batch forms).
+    var lane: OrderingLane?
+    /// The route (``ConsumerStateMachine/Settings/routes``) whose handler runs it.
+    let route: Int
     /// The assignment epoch of its partition when it was admitted. A completion from an older
     /// epoch (the partition was revoked, maybe reassigned since) must not touch the new tracker.
     let epoch: UInt64
@@ -22,6 +25,9 @@ struct InFlightWork: Sendable {
     var attempt = 1
     /// Attempts lost to a worker process stopped from outside, which do not count as attempts.
     var interruptions = 0
+    /// Its batch failed as a whole (the handler threw, its worker crashed, the call timed out):
+    /// nobody knows which message was at fault, so its retry runs in a batch of its own.
+    var alone = false
 
     var topicPartition: TopicPartition { message.topicPartition }
 

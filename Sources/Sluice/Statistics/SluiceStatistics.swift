@@ -64,6 +64,12 @@ public struct SluiceStatistics: Sendable {
     public var finishedBeforeRestart: Int = 0
     /// Times a partition was paused alone because its uncommitted span reached its bound.
     public var spanPauses: Int = 0
+    /// Calls of batch handlers.
+    public var batches: Int = 0
+    /// Messages handed to batch handlers, over all their calls (retries included).
+    public var batchedMessages: Int = 0
+    /// Times a route reached its share of the window and its partitions were paused.
+    public var routePauses: Int = 0
     /// Dead-letter writes not yet acknowledged.
     public var deadLettering: Int
     /// Handler calls lost to a worker process stopped from outside (`kill -9`, the OOM killer),
@@ -126,5 +132,8 @@ extension SluiceStatistics {
             commitFailures: counters.commitFailures, firstAdmittedAt: instant(counters.firstAdmittedAt),
             lastCompletedAt: instant(counters.lastCompletedAt), latency: counters.latency,
             partitions: machine.partitionStatistics)
+        self.batches = counters.batches
+        self.batchedMessages = counters.batchedMessages
+        self.routePauses = counters.routePauses
     }
 }

@@ -106,6 +106,8 @@ enum PrometheusExport {
             .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500),
             .seconds(1), .seconds(5), .seconds(30), .seconds(120),
         ]
+        // Messages per batch handler call, up to the largest sensible batches.
+        factory.valueHistogramBuckets["sluice_batch_size"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 5_000]
         MetricsSystem.bootstrap(factory)
         return registry
     }()
