@@ -7,7 +7,7 @@
 
 import Foundation
 import Sluice
-import SluiceCLI
+@testable import SluiceCLI
 import SluiceDemoHandlers
 import Testing
 
@@ -49,6 +49,48 @@ struct BuiltInHandlerTests {
     @Test func noopAndSha256HandleAnyPayload() throws {
         try NoopHandler().handle(message(""), context: HandlerContext())
         try SHA256Handler(rounds: 2).handle(message("anything"), context: HandlerContext())
+    }
+
+    /// Messages with `sluice-id` headers `ids`.
+    private func batch(ids: [Int]) -> [KafkaMessage] {
+        ids.enumerated().map { offset, id in
+            KafkaMessage(
+                topic: "t", partition: 0, offset: Int64(offset), key: nil, value: Array("\(id):x".utf8),
+                headers: [KafkaHeader(name: "sluice-id", string: "\(id)")])
+        }
+    }
+
+    @Test func spinBatchSpinsTheCallCostOncePlusTheCostPerMessage() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let outcome = try SpinBatchHandler(callMicros: 10_000, micros: 1_000)
+            .handle(batch(ids: Array(0..<10)), context: BatchContext(attempts: Array(repeating: 1, count: 10)))
+        #expect(outcome.isDone)
+        // 10 ms + 10 × 1 ms of thread CPU time; wall time is at least that (no upper bound: the machine may be busy).
+        #expect(started.duration(to: clock.now) >= .milliseconds(20))
+    }
+
+    @Test func spinBatchReportsTheChosenMessagesFailedAndTheRestDone() throws {
+        let handler = SpinBatchHandler(callMicros: 0, micros: 0, failEvery: 4, failOn: 5)
+        let outcome = try handler.handle(batch(ids: [2, 3, 4, 5, 6, 7]), context: BatchContext(attempts: Array(repeating: 1, count: 6)))
+        #expect(outcome.failures.keys.sorted() == [1, 3, 5], "ids 3 and 7 (fail-every=4), id 5 (fail-on=5)")
+        #expect("\(outcome.failures[1]!)" == "spin-batch: message 3 fails on every attempt (fail-every=4)")
+        #expect("\(outcome.failures[3]!)" == "spin-batch: message 5 fails on every attempt (fail-on=5)")
+        #expect("\(outcome.failures[5]!)" == "spin-batch: message 7 fails on every attempt (fail-every=4)")
+        // An empty batch, and one without a chosen message, are done.
+        #expect(try handler.handle([], context: BatchContext(attempts: [])).isDone)
+        #expect(try handler.handle(batch(ids: [0, 1, 2]), context: BatchContext(attempts: [1, 1, 1])).isDone)
+    }
+
+    @Test func spinBatchFromTheRegistryTakesItsOptions() throws {
+        let made = try HandlerRegistry.builtIn.make(
+            "spin-batch", setup: HandlerSetup(options: HandlerOptions(["call-micros": "0", "micros": "0", "fail-on": "11"])))
+        guard case .batch(let handler) = made.kind else {
+            Issue.record("spin-batch is not a synchronous batch handler")
+            return
+        }
+        let outcome = try handler.handle(batch(ids: [10, 11]), context: BatchContext(attempts: [1, 1]))
+        #expect(outcome.failures.keys.sorted() == [1])
     }
 
     @Test func flakyFailsEveryNthIdOnEveryAttemptAndTheFirstKAttemptsOfAll() {

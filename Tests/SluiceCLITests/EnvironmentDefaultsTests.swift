@@ -88,6 +88,36 @@ struct EnvironmentDefaultsTests {
         #expect(produce.contains("sasl.password=env") && !produce.contains("micros=5"), "\(produce)")
     }
 
+    @Test func routesAreSeparatedBySemicolonsAndKeepTheirCommas() {
+        let arguments = EnvironmentDefaults.apply(
+            to: ["run"],
+            environment: [
+                "SLUICE_ROUTE": "orders=score-orders,ordering=key; audit.*=spin-batch,max-batch-size=50",
+                "SLUICE_ROUTE_OPTION": "audit.*:call-micros=200",
+                "SLUICE_MAX_BATCH_SIZE": "20", "SLUICE_MAX_BATCH_BYTES": "64KiB", "SLUICE_MAX_BATCH_DELAY": "5ms",
+            ])
+        #expect(pairs(arguments.dropFirst()) == [
+            ["--max-batch-bytes", "64KiB"], ["--max-batch-delay", "5ms"], ["--max-batch-size", "20"],
+            ["--route", "audit.*=spin-batch,max-batch-size=50"], ["--route", "orders=score-orders,ordering=key"],
+            ["--route-option", "audit.*:call-micros=200"],
+        ])
+    }
+
+    /// Routes stand in for --topic and --handler: whichever the command line gives wins over the
+    /// variables of the other.
+    @Test func routesOnTheCommandLineWinOverTopicAndHandlerVariablesAndTheOtherWayRound() {
+        let environment = [
+            "SLUICE_TOPIC": "orders", "SLUICE_HANDLER": "spin", "SLUICE_ROUTE": "audit=sha256",
+            "SLUICE_ROUTE_OPTION": "audit:rounds=2",
+        ]
+        #expect(EnvironmentDefaults.apply(to: ["run", "--route", "clicks=noop"], environment: environment)
+            == ["run", "--route", "clicks=noop", "--route-option", "audit:rounds=2"])
+        #expect(EnvironmentDefaults.apply(to: ["run", "--topic=clicks"], environment: environment)
+            == ["run", "--topic=clicks", "--handler", "spin"])
+        #expect(EnvironmentDefaults.apply(to: ["run", "--handler", "noop"], environment: environment)
+            == ["run", "--handler", "noop", "--topic", "orders"])
+    }
+
     @Test(arguments: [("1", true), ("true", true), ("YES", true), ("0", false), ("no", false)])
     func flagsAreSetByTruthyValues(value: String, isSet: Bool) {
         let arguments = EnvironmentDefaults.apply(to: ["produce"], environment: ["SLUICE_JSON": value])

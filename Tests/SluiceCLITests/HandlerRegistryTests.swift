@@ -28,10 +28,18 @@ struct HandlerRegistryTests {
         }
     }
 
+    @Test func theBatchBuiltInsAreBatchHandlers() throws {
+        let spin = try HandlerRegistry.builtIn.make("spin-batch", setup: HandlerSetup())
+        #expect(spin.handlesBatches && spin.isSynchronous)
+        let forward = try HandlerRegistry.builtIn.make("forward-batch", setup: HandlerSetup(outputTopic: "out"))
+        #expect(forward.handlesBatches && !forward.isSynchronous)
+        #expect(try !HandlerRegistry.builtIn.make("spin", setup: HandlerSetup()).handlesBatches)
+    }
+
     @Test func builtInNamesAreSortedAndListed() {
-        #expect(HandlerRegistry.builtIn.names == ["flaky", "forward", "noop", "spin"])
+        #expect(HandlerRegistry.builtIn.names == ["flaky", "forward", "forward-batch", "noop", "spin", "spin-batch"])
         let listing = HandlerRegistry.builtIn.listing
-        #expect(listing.split(separator: "\n").count == 4)
+        #expect(listing.split(separator: "\n").count == 6)
         #expect(listing.contains("  spin — busy-spins"))
     }
 
@@ -41,15 +49,15 @@ struct HandlerRegistryTests {
     }
 
     @Test func theSluiceExecutableAddsTheDemoHandlers() {
-        #expect(Self.sluiceExecutable.names == ["flaky", "forward", "noop", "score-orders", "sha256", "spin"])
+        #expect(Self.sluiceExecutable.names == ["flaky", "forward", "forward-batch", "noop", "score-orders", "sha256", "spin", "spin-batch"])
         #expect(Self.sluiceExecutable.listing.contains("  score-orders — decodes JSON order events"))
     }
 
     @Test func unknownNameListsTheKnownHandlers() {
-        #expect(error(making: "nope") == "unknown handler 'nope'; known handlers: flaky, forward, noop, score-orders, sha256, spin")
+        #expect(error(making: "nope") == "unknown handler 'nope'; known handlers: flaky, forward, forward-batch, noop, score-orders, sha256, spin, spin-batch")
     }
 
-    @Test(arguments: ["noop", "spin", "sha256", "score-orders", "flaky"])
+    @Test(arguments: ["noop", "spin", "sha256", "score-orders", "flaky", "spin-batch"])
     func builtInsMakeWithDefaultOptions(name: String) {
         #expect(error(making: name) == nil)
     }
@@ -62,6 +70,9 @@ struct HandlerRegistryTests {
         ("forward", [:], "handler 'forward' needs --output-topic"),
         ("flaky", ["fail-every": "-1"], "handler option fail-every=-1 must not be negative"),
         ("flaky", ["hang-every": "-3"], "handler option hang-every=-3 must not be negative"),
+        ("spin-batch", ["call-micros": "-1"], "handler option call-micros=-1 must not be negative"),
+        ("spin-batch", ["trap-on": "soon"], "handler option trap-on=soon: 'soon' is not an integer"),
+        ("forward-batch", [:], "handler 'forward-batch' needs --output-topic"),
     ])
     func factoriesRejectBadOptionsNamingThem(name: String, options: [String: String], message: String) {
         #expect(error(making: name, options: options) == message)
@@ -73,7 +84,7 @@ struct HandlerRegistryTests {
         registry.register("custom", summary: "mine") { setup in
             .sync(SpinHandler(micros: try setup.options.int("micros", default: 1)))
         }
-        #expect(registry.names == ["custom", "flaky", "forward", "noop", "spin"])
+        #expect(registry.names == ["custom", "flaky", "forward", "forward-batch", "noop", "spin", "spin-batch"])
         #expect(registry.listing.contains("  noop — replaced"))
         _ = try registry.make("custom", setup: HandlerSetup(options: HandlerOptions(["micros": "3"])))
     }

@@ -30,6 +30,14 @@ struct SecretHandlingTests {
                 == "*** *** *** *** *** *** 500 all ***-group")
     }
 
+    @Test func secretRouteOptionsAreFoundByTheirKeyNotTheirRoute() {
+        let redactor = SecretRedactor(commandLine: [
+            "run", "--route", "tokens=spin", "--route-option", "tokens:micros=500", "--route-option", "audit.*:api-key=Golf7",
+            "--route-option=tokens:password=Hotel8",
+        ])
+        #expect(redactor.redact("500 Golf7 Hotel8") == "500 *** ***", "a route named tokens does not make its options secret")
+    }
+
     @Test func theLoggerMasksMessagesMetadataAndErrors() {
         let captured = CapturedLogs()
         var logger = Logger(label: "test") { _ in

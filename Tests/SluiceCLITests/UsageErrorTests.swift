@@ -32,6 +32,9 @@ extension ProcessTests {
             (["--commit-metadata", "maybe"], "--commit-metadata", "maybe"),
             (["--max-uncommitted-span", "lots"], "--max-uncommitted-span", "lots"),
             (["--stuck-warning", "later"], "--stuck-warning", "later"),
+            (["--max-batch-size", "lots"], "--max-batch-size", "lots"),
+            (["--max-batch-bytes", "12XB"], "--max-batch-bytes", "12XB"),
+            (["--max-batch-delay", "soon"], "--max-batch-delay", "soon"),
         ])
         func malformedValueNamesTheFlagAndTheValue(arguments: [String], flag: String, value: String) async throws {
             let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin"] + arguments)
@@ -45,6 +48,41 @@ extension ProcessTests {
             let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin", "--max-uncommitted-span", "0"])
             #expect(code == 64, "\(process.transcript)")
             #expect(process.stderr.joined(separator: "\n").contains("--max-uncommitted-span must be at least 1, got 0"), "\(process.transcript)")
+        }
+
+        @Test func aBatchSizeBelowOneIsRefusedByName() async throws {
+            let (code, process) = try await SluiceProcess.run(Self.run + ["--handler", "spin-batch", "--max-batch-size", "0"])
+            #expect(code == 64, "\(process.transcript)")
+            #expect(process.stderr.joined(separator: "\n").contains("--max-batch-size must be at least 1, got 0"), "\(process.transcript)")
+        }
+
+        /// Arguments of `sluice run` with routes that reach no broker.
+        static let routed = ["run", "--brokers", "127.0.0.1:1"]
+
+        @Test(arguments: [
+            (["--route", "orders=spin,ordering=sideways"],
+             "--route 'orders=spin,ordering=sideways': ordering=sideways: 'sideways' is not unordered, key or partition"),
+            (["--route", "orders=nope"], "--route 'orders=nope': unknown handler 'nope'; known handlers: flaky, forward, forward-batch,"),
+            (["--route", "orders=spin", "--route-option", "orders:micros=fast"],
+             "--route 'orders=spin': handler option micros=fast: 'fast' is not an integer"),
+            (["--route", "orders=spin", "--topic", "orders"],
+             "--route replaces --topic and --handler: give --route for each topic's handler, or --topic with --handler, not both"),
+            (["--route", "orders=sha256,max-batch-size=5"],
+             "--route 'orders=sha256,max-batch-size=5': max-batch-size=5: handler 'sha256' handles one message at a time, not batches"),
+            (["--route", "orders=spin", "--route", "orders=sha256,name=o"],
+             "topic 'orders' is in both route 'orders' and route 'o'"),
+        ])
+        func aBadRouteNamesItselfAndTheBadPart(arguments: [String], message: String) async throws {
+            let (code, process) = try await SluiceProcess.run(Self.routed + arguments)
+            #expect(code == 64, "\(process.transcript)")
+            #expect(process.stderr.joined(separator: "\n").contains(message), "\(process.transcript)")
+        }
+
+        @Test func anAsyncBatchHandlerCannotRunInWorkerProcesses() async throws {
+            let (code, run) = try await SluiceProcess.run(
+                Self.run + ["--handler", "forward-batch", "--output-topic", "o", "--isolation", "process"], within: .seconds(60))
+            #expect(code == 64, "\(run.transcript)")
+            #expect(run.transcript.contains("handler 'forward-batch' is asynchronous: --isolation process runs synchronous handlers only"), "\(run.transcript)")
         }
 
         @Test func unknownKafkaPropertyCarriesLibrdkafkasMessage() async throws {
@@ -82,6 +120,9 @@ extension ProcessTests {
             ["produce", "--brokers", "127.0.0.1:1", "--topic", "t", "-X", "foo.bar=1"],
             ["frobnicate"],
             ["worker", "--group", "g", "--handler", "noop"],
+            ["run", "--brokers", "127.0.0.1:1", "--route", "orders=noop", "--handler", "noop"],
+            ["run", "--brokers", "127.0.0.1:1", "--route", "orders=noop,workers=x"],
+            ["run", "--brokers", "127.0.0.1:1", "--topic", "t", "--handler", "spin-batch", "--max-batch-delay", "-1s"],
         ])
         func inProcessRunReturnsTheUsageExitCode(arguments: [String]) async {
             let code = await SluiceApp(handlers: .builtIn).run(arguments: arguments)

@@ -9,7 +9,8 @@ public import Sluice
 
 extension HandlerRegistry {
     /// The handlers every application gets for free, with no dependency beyond `SluiceCLI`:
-    /// `noop`, `spin`, `forward` and `flaky` (fails on purpose).
+    /// `noop`, `spin`, `forward`, `flaky` (fails on purpose), and the batch handlers `spin-batch`
+    /// and `forward-batch`.
     ///
     /// The generic `sluice` executable adds `sha256` and `score-orders` (the demo's handler) from
     /// `SluiceDemoHandlers` (``HandlerRegistry/registerDemoHandlers()``), which needs swift-crypto:
@@ -31,6 +32,20 @@ extension HandlerRegistry {
                 throw HandlerOptions.Error(description: "handler option \(negative.0)=\(negative.1) must not be negative")
             }
             return .sync(FlakyHandler(failEvery: values[0], transient: values[1], trapEvery: values[2], hangEvery: values[3]))
+        }
+        registry.register("spin-batch", summary: "a batch handler: busy-spins call-micros=N µs per call (default 100) plus micros=M µs per message (default 5); fail-every=N, fail-on=ID and trap-on=ID fail or trap on chosen messages") { setup in
+            let callMicros = try setup.options.int("call-micros", default: 100)
+            let micros = try setup.options.int("micros", default: 5)
+            let failEvery = try setup.options.int("fail-every", default: 0)
+            for (key, value) in [("call-micros", callMicros), ("micros", micros), ("fail-every", failEvery)] where value < 0 {
+                throw HandlerOptions.Error(description: "handler option \(key)=\(value) must not be negative")
+            }
+            return .batch(SpinBatchHandler(
+                callMicros: callMicros, micros: micros, failEvery: failEvery,
+                failOn: try setup.options.int("fail-on").map(Int64.init), trapOn: try setup.options.int("trap-on").map(Int64.init)))
+        }
+        registry.register("forward-batch", summary: "a batch handler: writes each batch to --output-topic in order; a message the broker refuses fails alone") { setup in
+            .asyncBatch(ForwardBatchHandler(producer: try setup.makeProducer(), topic: try setup.requireOutputTopic(for: "forward-batch")))
         }
         return registry
     }

@@ -76,10 +76,7 @@ struct DemoCommand: AsyncParsableCommand {
     /// from SluiceDemoHandlers, so that applications need not build swift-crypto).
     private static func makeConsumer(configuration: SluiceConfiguration, logger: Logger) throws -> SluiceConsumer {
         let handler = try SluiceApp.current.handlers.make("score-orders", setup: HandlerSetup(logger: logger))
-        switch handler.kind {
-        case .sync(let handler): return try SluiceConsumer(configuration: configuration, handler: handler, logger: logger)
-        case .async(let handler): return try SluiceConsumer(configuration: configuration, asyncHandler: handler, logger: logger)
-        }
+        return try handler.makeConsumer(configuration: configuration, logger: logger)
     }
 
     /// Writes the events; the producer is gone (disconnected) when this returns.

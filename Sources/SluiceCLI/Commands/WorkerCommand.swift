@@ -27,32 +27,50 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "The handler the worker serves (shown by ps).")
     var handler: String?
 
+    @Option(help: "The routes the worker serves, with sluice run --route (shown by ps).")
+    var routes: String?
+
     func run() throws {
         throw CommandFailure.usage("sluice worker is started by sluice run --isolation process, not by hand")
     }
 
     /// Worker mode: this process was started by the consumer's process pool. Builds the handler
-    /// of the setup in its environment and serves messages until the pool closes the connection.
+    /// of the setup in its environment (or each route's) and serves messages until the pool
+    /// closes the connection.
     static func serve(registry: HandlerRegistry) throws {
         let setup = try WorkerSetup.takeFromEnvironment()
-        let options = HandlerOptions(setup.options)
-        let redactor = SecretRedactor(secrets: options.secretValues)
+        let secrets = ([setup.options] + (setup.routes ?? []).map(\.options)).flatMap { HandlerOptions($0).secretValues }
+        let redactor = SecretRedactor(secrets: secrets)
         let logger = OutputOptions.makeLogger(label: "sluice.worker", level: setup.logLevel, redactor: redactor)
-        var handlerSetup = HandlerSetup(options: options, outputTopic: setup.outputTopic, logger: logger)
-        handlerSetup.isWorkerProcess = true
-        let made: RegisteredHandler
-        do {
-            made = try registry.make(setup.handler, setup: handlerSetup)
-        } catch let error as HandlerOptions.Error {
-            throw CommandFailure.usage(redactor.redact(error.description))
-        } catch {
-            // An application's factory may quote the options it was given.
-            throw CommandFailure.usage(redactor.redact("handler '\(setup.handler)': \(error)"))
+        func make(_ name: String, options: [String: String], outputTopic: String?) throws -> RegisteredHandler {
+            var handlerSetup = HandlerSetup(options: HandlerOptions(options), outputTopic: outputTopic, logger: logger)
+            handlerSetup.isWorkerProcess = true
+            let made: RegisteredHandler
+            do {
+                made = try registry.make(name, setup: handlerSetup)
+            } catch let error as HandlerOptions.Error {
+                throw CommandFailure.usage(redactor.redact(error.description))
+            } catch {
+                // An application's factory may quote the options it was given.
+                throw CommandFailure.usage(redactor.redact("handler '\(name)': \(error)"))
+            }
+            guard made.isSynchronous else {
+                throw CommandFailure.usage("handler '\(name)' is asynchronous: --isolation process runs synchronous handlers only")
+            }
+            return made
         }
-        guard case .sync(let handler) = made.kind else {
-            throw CommandFailure.usage(
-                "handler '\(setup.handler)' is asynchronous: --isolation process runs synchronous handlers only")
+        if let routes = setup.routes {
+            var jobs: [String: SluiceHandler] = [:]
+            for route in routes {
+                jobs[route.job] = try make(route.handler, options: route.options, outputTopic: route.outputTopic).sluiceHandler
+            }
+            try ProcessIsolation.serve(jobs: jobs, logger: logger)
+            return
         }
-        try ProcessIsolation.serve(handler, logger: logger)
+        switch try make(setup.handler, options: setup.options, outputTopic: setup.outputTopic).kind {
+        case .sync(let handler): try ProcessIsolation.serve(handler, logger: logger)
+        case .batch(let handler): try ProcessIsolation.serve(batchHandler: handler, logger: logger)
+        case .async, .asyncBatch: preconditionFailure("make(_:options:outputTopic:) returns synchronous handlers only")
+        }
     }
 }

@@ -21,7 +21,21 @@ struct ConsumerOptions: ParsableArguments {
     var topics: [String] = []
 
     @Option(help: "Handler to run (see the list below). (env: SLUICE_HANDLER)")
-    var handler: String
+    var handler: String?
+
+    @Option(
+        name: .customLong("route"),
+        help: ArgumentHelp(
+            "TOPICS=HANDLER[,setting=value…]: topics (a name, a pattern with *, several joined by +) served by their own handler, with settings of their own; repeatable, instead of --topic and --handler (see Routes below). (env: SLUICE_ROUTE, ';'-separated)",
+            valueName: "route"))
+    var routes: [String] = []
+
+    @Option(
+        name: .customLong("route-option"),
+        help: ArgumentHelp(
+            "ROUTE:key=value given to one route's handler, over the --handler-options every route's handler gets; ROUTE is the route's name= or first topic; repeatable. (env: SLUICE_ROUTE_OPTION, ';'-separated)",
+            valueName: "route:key=value"))
+    var routeOptions: [String] = []
 
     @Option(help: "Worker threads for synchronous handlers. (env: SLUICE_WORKERS)")
     var workers: Int = SluiceConfiguration.defaultWorkers
@@ -37,6 +51,15 @@ struct ConsumerOptions: ParsableArguments {
 
     @Option(name: .customLong("handler-option"), help: "key=value given to the handler; repeatable. Values of keys like *password*, *secret*, *token*, *key are shown as ***. (env: SLUICE_HANDLER_OPTION, ';'-separated, \\; inside a value; or one per variable: SLUICE_HANDLER_OPTION_API_KEY for api-key)")
     var handlerOptions: [String] = []
+
+    @Option(name: .customLong("max-batch-size"), help: "Most messages in one call of a batch handler. (env: SLUICE_MAX_BATCH_SIZE)")
+    var maxBatchSize: Int = 100
+
+    @Option(name: .customLong("max-batch-bytes"), help: "Most key+value bytes in one call of a batch handler, e.g. 1MiB; a larger message makes a batch of its own. (env: SLUICE_MAX_BATCH_BYTES)")
+    var maxBatchBytes: ByteSize = ByteSize(bytes: 1 << 20)
+
+    @Option(name: .customLong("max-batch-delay"), help: "Longest a batch waits to fill, from its first message, e.g. 10ms; 0 hands over what is there. (env: SLUICE_MAX_BATCH_DELAY)")
+    var maxBatchDelay: DurationArgument = DurationArgument(.milliseconds(10))
 
     @OptionGroup var kafka: KafkaPropertyOptions
 
@@ -85,7 +108,25 @@ struct ConsumerOptions: ParsableArguments {
     @OptionGroup var output: OutputOptions
 
     mutating func validate() throws {
-        guard !topics.isEmpty else { throw ValidationError("Missing expected argument '--topic <topic>'") }
+        if routes.isEmpty {
+            guard !topics.isEmpty else { throw ValidationError("Missing expected argument '--topic <topic>' (or give --route)") }
+            guard handler != nil else { throw ValidationError("Missing expected argument '--handler <handler>' (or give --route)") }
+            guard routeOptions.isEmpty else {
+                throw ValidationError("--route-option needs --route; a single --handler takes --handler-option")
+            }
+        } else {
+            guard topics.isEmpty, handler == nil else {
+                throw ValidationError(
+                    "--route replaces --topic and --handler: give --route for each topic's handler, or --topic with --handler, not both")
+            }
+            do {
+                _ = try routeBuilder()
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        guard maxBatchSize >= 1 else { throw ValidationError("--max-batch-size must be at least 1, got \(maxBatchSize)") }
+        guard maxBatchBytes.bytes >= 1 else { throw ValidationError("--max-batch-bytes must be at least 1 byte, got \(maxBatchBytes)") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1, got \(maxInFlight)") }
         guard maxInFlightBytes.bytes >= 1 else { throw ValidationError("--max-in-flight-bytes must be at least 1 byte") }
@@ -98,10 +139,39 @@ struct ConsumerOptions: ParsableArguments {
         guard stuckWarning.duration > .zero else { throw ValidationError("--stuck-warning must be positive") }
     }
 
-    /// The engine configuration these options describe.
+    /// The options of `arguments` (for tests, which do not import ArgumentParser).
+    /// - Throws: ``CommandFailure`` with ArgumentParser's message (which names the option and the
+    ///   value) for a bad argument.
+    static func parsed(from arguments: [String]) throws -> ConsumerOptions {
+        do {
+            return try parse(arguments)
+        } catch {
+            throw CommandFailure.usage(message(for: error))
+        }
+    }
+
+    /// The `--route`s and `--route-option`s, read and checked (nothing is made yet).
+    /// - Throws: ``RouteError`` naming the bad route or route option, or ``HandlerOptions/Error``
+    ///   for a malformed `--handler-option`.
+    func routeBuilder() throws(RouteError) -> RouteBuilder {
+        let shared: HandlerOptions
+        do {
+            shared = try HandlerOptions(parsing: handlerOptions)
+        } catch {
+            throw RouteError(description: "\(error)")
+        }
+        return try RouteBuilder(
+            routes: routes, routeOptions: routeOptions, handlerOptions: shared, outputTopic: outputTopic, failures: failures)
+    }
+
+    /// The engine configuration these options describe (without the routes' handlers, which
+    /// ``RunCommand/makeConsumer(options:brokers:logger:)`` makes).
     func configuration(brokers: [String]) throws -> SluiceConfiguration {
         var config = SluiceConfiguration(brokers: brokers, groupID: group, topics: topics)
         config.workers = workers
+        config.maxBatchSize = maxBatchSize
+        config.maxBatchBytes = maxBatchBytes.bytes
+        config.maxBatchDelay = maxBatchDelay.duration
         config.maxInFlightMessages = maxInFlight
         config.maxInFlightBytes = maxInFlightBytes.bytes
         config.ordering = ordering

@@ -27,7 +27,8 @@ enum EnvironmentDefaults {
         case single
         /// Several values separated by this character, one argument each.
         case list(Character)
-        /// `key=value` items separated by `;`, with `\;` for a `;` in a value; one argument each.
+        /// Items separated by `;`, with `\;` for a `;` in a value; one argument each (`key=value`
+        /// pairs, and routes, whose settings are separated by `,`).
         case keyValueList
         /// A Boolean flag: `1`, `true`, `yes` set it.
         case flag
@@ -49,6 +50,8 @@ enum EnvironmentDefaults {
             ("metrics-host", .single), ("liveness-ttl", .single), ("isolation", .single),
             ("max-tasks-per-worker", .single), ("max-worker-memory", .single), ("worker-backtraces", .flag),
             ("max-uncommitted-span", .single), ("commit-metadata", .single), ("stuck-warning", .single),
+            ("route", .keyValueList), ("route-option", .keyValueList), ("max-batch-size", .single),
+            ("max-batch-bytes", .single), ("max-batch-delay", .single),
         ],
         // dev-broker's --brokers is a count, so SLUICE_BROKERS (an address list) is not read for it.
         "dev-broker": [("topic", .list(",")), ("bootstrap-file", .single)],
@@ -57,6 +60,13 @@ enum EnvironmentDefaults {
             ("rate", .single), ("json", .flag), ("first-id", .single), ("kafka-property", .keyValueList),
         ],
         "demo": [("count", .single), ("workers", .single), ("partitions", .single), ("log-level", .single)],
+    ]
+
+    /// Options that stand in for others: a variable of the option is not read when one of these
+    /// is on the command line (`--route` there wins over `SLUICE_TOPIC` and `SLUICE_HANDLER`, and
+    /// `--topic` or `--handler` over `SLUICE_ROUTE`), as a flag wins over its own variable.
+    static let replacedBy: [String: [String]] = [
+        "topic": ["route"], "handler": ["route"], "route": ["topic", "handler"], "route-option": ["topic", "handler"],
     ]
 
     /// Variables of one key each: the prefix, the option they fill, and the character `_` stands for
@@ -86,6 +96,11 @@ enum EnvironmentDefaults {
             guard let value = environment[variable(for: name)], !value.isEmpty else { continue }
             let flag = "--\(name)"
             if arguments.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) { continue }
+            if let others = replacedBy[name],
+                others.contains(where: { other in arguments.contains { $0 == "--\(other)" || $0.hasPrefix("--\(other)=") } })
+            {
+                continue
+            }
             if name == "kafka-property", arguments.contains(where: { $0.hasPrefix("-X") }) { continue }
             switch kind {
             case .single:

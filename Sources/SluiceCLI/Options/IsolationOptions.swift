@@ -48,7 +48,7 @@ struct IsolationOptions: ParsableArguments {
     /// `setup` names.
     ///
     /// The setup travels in the workers' private environment (``WorkerSetup``); their command line
-    /// (`sluice worker --group G --handler H`, what `ps` shows) says whose workers they are and
+    /// (`sluice worker --group G --handler H`, or `--routes R1,R2` with routes: what `ps` shows) says whose workers they are and
     /// holds nothing secret. They do not inherit this process's `SLUICE_*` variables, which hold
     /// its configuration, credentials included.
     ///
@@ -59,7 +59,8 @@ struct IsolationOptions: ParsableArguments {
     func processIsolation(setup: WorkerSetup, group: String, environment: [String: String]) throws -> ProcessIsolation {
         var pool = ProcessPoolConfiguration(
             executable: ProcessPoolConfiguration.currentExecutablePath,
-            arguments: ["worker", "--group", group, "--handler", setup.handler])
+            arguments: ["worker", "--group", group]
+                + (setup.routes.map { ["--routes", $0.map(\.name).joined(separator: ",")] } ?? ["--handler", setup.handler]))
         pool.withheldEnvironmentPrefixes = ["SLUICE_"]
         pool.environment[WorkerSetup.environmentVariable] = try setup.encoded()
         // Swift's crash backtracer symbolicates for seconds before the process dies: a trapping

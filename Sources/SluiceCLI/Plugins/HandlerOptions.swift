@@ -88,6 +88,13 @@ public struct HandlerOptions: Sendable, Hashable, CustomStringConvertible, Custo
         return value
     }
 
+    /// An integer option that has no default: `nil` when it is not given.
+    /// - Throws: ``Error`` naming the option when the value is not an integer.
+    public func int(_ key: String) throws -> Int? {
+        guard values[key] != nil else { return nil }
+        return try int(key, default: 0)
+    }
+
     /// A Boolean option (`true`/`false`/`1`/`0`/`yes`/`no`).
     /// - Throws: ``Error`` naming the option when the value is not a Boolean.
     public func bool(_ key: String, default defaultValue: Bool) throws -> Bool {

@@ -8,23 +8,84 @@
 public import Logging
 public import Sluice
 
-/// A handler ready to run: synchronous (CPU-bound, worker threads) or asynchronous (I/O-bound).
+/// A handler ready to run: per message or per batch, synchronous (CPU-bound, worker threads) or
+/// asynchronous (I/O-bound, Swift concurrency).
+///
+/// ```swift
+/// handlers.register("insert-rows", summary: "writes each batch in one insert") { setup in
+///     .batch(InsertRows(table: try setup.options.string("table") ?? "events"))
+/// }
+/// ```
 public struct RegisteredHandler: Sendable {
     enum Kind: Sendable {
         case sync(any MessageHandler)
         case async(any AsyncMessageHandler)
+        case batch(any BatchMessageHandler)
+        case asyncBatch(any AsyncBatchMessageHandler)
     }
 
     let kind: Kind
 
-    /// A synchronous, CPU-bound handler.
+    /// A synchronous, CPU-bound handler, called per message on the worker threads.
     public static func sync(_ handler: some MessageHandler) -> RegisteredHandler {
         RegisteredHandler(kind: .sync(handler))
     }
 
-    /// An asynchronous, I/O-bound handler.
+    /// An asynchronous, I/O-bound handler, called per message under Swift concurrency.
     public static func async(_ handler: some AsyncMessageHandler) -> RegisteredHandler {
         RegisteredHandler(kind: .async(handler))
+    }
+
+    /// A synchronous batch handler, called on the worker threads with up to `--max-batch-size`
+    /// messages at once; it runs in worker processes with `--isolation process`.
+    public static func batch(_ handler: some BatchMessageHandler) -> RegisteredHandler {
+        RegisteredHandler(kind: .batch(handler))
+    }
+
+    /// An asynchronous batch handler, called under Swift concurrency with up to
+    /// `--max-batch-size` messages at once.
+    public static func asyncBatch(_ handler: some AsyncBatchMessageHandler) -> RegisteredHandler {
+        RegisteredHandler(kind: .asyncBatch(handler))
+    }
+
+    /// Whether it is synchronous (per message or per batch): only those run in worker processes.
+    public var isSynchronous: Bool {
+        switch kind {
+        case .sync, .batch: true
+        case .async, .asyncBatch: false
+        }
+    }
+
+    /// Whether it handles batches.
+    public var handlesBatches: Bool {
+        switch kind {
+        case .batch, .asyncBatch: true
+        case .sync, .async: false
+        }
+    }
+
+    /// The handler as the engine takes it (``SluiceRoute/handler``), running in this process.
+    public var sluiceHandler: SluiceHandler {
+        switch kind {
+        case .sync(let handler): .sync(handler)
+        case .async(let handler): .async(handler)
+        case .batch(let handler): .batch(handler)
+        case .asyncBatch(let handler): .asyncBatch(handler)
+        }
+    }
+}
+
+extension RegisteredHandler {
+    /// A consumer running the handler in this process: on worker threads (synchronous kinds) or
+    /// under Swift concurrency (asynchronous kinds).
+    func makeConsumer(configuration: SluiceConfiguration, logger: Logger) throws -> SluiceConsumer {
+        switch kind {
+        case .sync(let handler): try SluiceConsumer(configuration: configuration, handler: handler, logger: logger)
+        case .async(let handler): try SluiceConsumer(configuration: configuration, asyncHandler: handler, logger: logger)
+        case .batch(let handler): try SluiceConsumer(configuration: configuration, batchHandler: handler, logger: logger)
+        case .asyncBatch(let handler):
+            try SluiceConsumer(configuration: configuration, asyncBatchHandler: handler, logger: logger)
+        }
     }
 }
 

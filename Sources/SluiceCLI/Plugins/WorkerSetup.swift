@@ -8,8 +8,9 @@
 internal import Foundation
 
 /// What a worker process of `sluice run --isolation process` needs to build its handler, and
-/// nothing more: the handler's name, its options, `--output-topic` and the log level. No broker
-/// address and no Kafka property (credentials included) reaches a worker.
+/// nothing more: the handler's name, its options, `--output-topic` and the log level; with
+/// `--route`s, the same for each route whose handler is synchronous, and the job name it is served
+/// under. No broker address and no Kafka property (credentials included) reaches a worker.
 ///
 /// It travels in the worker's environment (``environmentVariable``, as JSON), which only the
 /// worker's user and root can read, never on its command line, which any local user can read
@@ -27,6 +28,32 @@ struct WorkerSetup: Codable, Equatable {
     var outputTopic: String?
     /// `--log-level`.
     var logLevel: String
+    /// With `--route`s: the routes the workers serve, each under its own job; `nil` for a single
+    /// `--handler`.
+    var routes: [Route]?
+
+    /// One route's handler in the workers.
+    struct Route: Codable, Equatable {
+        /// The route's name.
+        var name: String
+        /// The job it is served under (``RouteBuilder/job(forRoute:)``).
+        var job: String
+        /// The registered handler's name.
+        var handler: String
+        /// Its handler options: the `--handler-option`s with the route's `--route-option`s over them.
+        var options: [String: String]
+        /// Its output topic: the route's `output-topic=`, or `--output-topic`.
+        var outputTopic: String?
+    }
+
+    /// A setup for one handler.
+    init(handler: String, options: [String: String], outputTopic: String?, logLevel: String, routes: [Route]? = nil) {
+        self.handler = handler
+        self.options = options
+        self.outputTopic = outputTopic
+        self.logLevel = logLevel
+        self.routes = routes
+    }
 
     /// The setup as the variable's value.
     func encoded() throws -> String {

@@ -119,6 +119,16 @@ public enum StatusFormatter {
             + "exited \(stats.workersExited), timed out \(stats.workersTimedOut)"
     }
 
+    /// One summary line per topic, by name (with `--route`s, where topics have handlers of their
+    /// own): `topic      audit.eu: consumed 500, handled 490, failed 10, retried 10, skipped 0, dead-lettered 10`.
+    static func topics(_ stats: SluiceStatistics) -> String {
+        stats.topics.keys.sorted().map { topic in
+            let counts = stats.topics[topic]!
+            return "topic      \(topic): consumed \(counts.consumed), handled \(counts.handled), failed \(counts.failed), "
+                + "retried \(counts.retried), skipped \(counts.skipped), dead-lettered \(counts.deadLettered)"
+        }.joined(separator: "\n")
+    }
+
     /// 1234 → `1.2k`, 1234567 → `1.23M`.
     static func count<N: BinaryInteger>(_ value: N) -> String { count(Double(value)) }
 

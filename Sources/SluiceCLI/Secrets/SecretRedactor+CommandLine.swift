@@ -10,7 +10,7 @@ internal import Sluice
 extension SecretRedactor {
     /// The secrets a command line (environment variables applied) carries: the values of sensitive
     /// librdkafka properties (`-X`, `--kafka-property`) and of secret handler options
-    /// (`--handler-option`, ``HandlerOptions/isSecret(_:)``).
+    /// (`--handler-option`, and `--route-option ROUTE:key=value`; ``HandlerOptions/isSecret(_:)``).
     ///
     /// Read from the raw arguments, so that it is known before parsing, whose errors it masks too.
     init(commandLine arguments: [String]) {
@@ -21,6 +21,10 @@ extension SecretRedactor {
             for (key, value) in keyValueArguments(givenTo: option, in: arguments) where isSecret(key) {
                 self.insert(value)
             }
+        }
+        for (routeAndKey, value) in keyValueArguments(givenTo: "route-option", in: arguments)
+        where HandlerOptions.isSecret(RouteOption.handlerOptionKey(of: routeAndKey)) {
+            self.insert(value)
         }
     }
 }
