@@ -213,9 +213,13 @@ struct DevBroker {
         return result
     }
 
-    /// Writes `count` messages with `sluice produce`.
-    func produce(topic: String, count: Int) async throws {
-        let (code, process) = try await SluiceProcess.run(["produce", "--brokers", bootstrapServers, "--topic", topic, "--count", "\(count)"])
+    /// Writes `count` messages with `sluice produce`, with ids from `firstID` and over `keys`
+    /// keys (`key-(id % keys)`).
+    func produce(topic: String, count: Int, firstID: Int = 0, keys: Int = 1_000) async throws {
+        let (code, process) = try await SluiceProcess.run([
+            "produce", "--brokers", bootstrapServers, "--topic", topic, "--count", "\(count)", "--first-id", "\(firstID)",
+            "--keys", "\(keys)",
+        ])
         #expect(code == 0, "\(process.transcript)")
         let line = try await process.line(within: .seconds(1)) { $0.hasPrefix("produced \(count) messages") }
         #expect(line != nil, "\(process.transcript)")
