@@ -27,6 +27,9 @@ extension ProcessTests {
                 var doneToCommitPointP99Milliseconds: Double?
                 var peakRSSMegabytes: Double?
                 var cpuSeconds: Double?
+                var meanBatchSize: Double?
+                var comparedWith: String?
+                var ratioToCompared: Double?
                 var error: String?
             }
             var command: String
@@ -110,6 +113,45 @@ extension ProcessTests {
             #expect(trickle.idealMessagesPerSecond == 1_000)
             #expect(trickle.messagesPerSecond != nil)
             #expect(trickle.pollToDoneP99Milliseconds != nil)
+        }
+
+        /// What batching buys: the batch handler against the per-message handler of the same
+        /// costs, in the same run, on threads and in worker processes; each handles its messages,
+        /// and the batch rows carry their ratio to the per-message row.
+        @Test func batchScenariosAreSetAgainstThePerMessageHandlerOfTheSameCosts() async throws {
+            let (code, process) = try await SluiceProcess.run(
+                ["bench", "--json", "--scenarios", "spin-call-cost,spin-batch", "--messages", "3000", "--seconds", "0.05"],
+                within: .seconds(240))
+            #expect(code == 0, "\(process.transcript)")
+            let report = try JSONDecoder().decode(Report.self, from: Data(process.stdout.joined(separator: "\n").utf8))
+            #expect(report.scenarios.map(\.name) == ["spin-call-cost", "spin-batch-10x", "spin-batch-100x", "spin-batch-100x-process"])
+            for scenario in report.scenarios {
+                #expect(scenario.error == nil, "\(scenario.name): \(scenario.error ?? "")")
+                #expect(scenario.handled >= scenario.messages, "\(scenario.name)")
+                #expect(scenario.messagesPerSecond != nil, "\(scenario.name)")
+            }
+            // 100 µs + 5 µs per message on 2 workers: 19,048/s; 0.05 s of it is 952 messages.
+            let perMessage = report.scenarios[0]
+            #expect(perMessage.idealMessagesPerSecond.map { Int($0.rounded()) } == 19_048)
+            #expect(perMessage.messages == 952)
+            #expect(perMessage.handled >= 952, "the window in flight at the stop is handled too")
+            #expect(perMessage.comparedWith == nil)
+            // Batches of 10: 2 × 10 / 150 µs = 133,333/s; of 100: 2 × 100 / 600 µs = 333,333/s
+            // (0.05 s of them: 6,667 and 16,667 messages, capped at --messages).
+            #expect(report.scenarios[1].idealMessagesPerSecond.map { Int($0.rounded()) } == 133_333)
+            #expect(report.scenarios[2].idealMessagesPerSecond.map { Int($0.rounded()) } == 333_333)
+            for batch in report.scenarios.dropFirst() {
+                #expect(batch.messages == 3_000, "\(batch.name)")
+                #expect(batch.comparedWith == "spin-call-cost", "\(batch.name)")
+                #expect(batch.ratioToCompared != nil, "\(batch.name)")
+            }
+            #expect(report.scenarios[1].handled == 3_000 && report.scenarios[2].handled == 3_000, "every message once")
+            // On threads the handler counts its calls: batches hold 1 to 10 (or 100) messages.
+            let ten = try #require(report.scenarios[1].meanBatchSize)
+            #expect(ten >= 1 && ten <= 10)
+            let hundred = try #require(report.scenarios[2].meanBatchSize)
+            #expect(hundred >= 1 && hundred <= 100)
+            #expect(report.scenarios[3].meanBatchSize == nil, "calls in worker processes are not counted")
         }
 
         @Test func anUnknownScenarioIsAUsageErrorListingTheKnownOnes() async throws {

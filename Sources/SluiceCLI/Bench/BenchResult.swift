@@ -54,6 +54,12 @@ struct BenchResult: Codable, Sendable {
     /// (cost × messages / CPU time). Unlike the rate, it does not depend on how many cores the
     /// rest of the machine leaves free: 1 − share is what the engine and librdkafka cost.
     var handlerCPUShare: Double?
+    /// For a batch handler on threads: messages per call, on average.
+    var meanBatchSize: Double?
+    /// The scenario this one is set against in the same run (``BenchScenario/comparedWith``).
+    var comparedWith: String?
+    /// ``messagesPerSecond`` over that scenario's.
+    var ratioToCompared: Double?
     /// For `idle` scenarios: CPU used while assigned with nothing to consume, in % of one core.
     var idleCPUPercent: Double?
     /// Why the scenario failed, when it did.

@@ -95,6 +95,15 @@ struct BenchRunner: Sendable {
             if let error = result.error { progress("\(scenario.name) failed: \(error)") }
             results.append(result)
         }
+        // Each scenario set against another of the same run (a batch handler against the
+        // per-message handler of the same costs).
+        for (index, scenario) in scenarios.enumerated() {
+            guard let other = scenario.comparedWith, let rate = results[index].messagesPerSecond,
+                let base = results.first(where: { $0.name == other && $0.error == nil })?.messagesPerSecond, base > 0
+            else { continue }
+            results[index].comparedWith = other
+            results[index].ratioToCompared = rate / base
+        }
         return BenchReport(
             command: command, cores: ProcessInfo.processInfo.activeProcessorCount,
             loadAverageAtStart: loadAtStart, loadAverageAtEnd: ProcessMetrics.loadAverage(),

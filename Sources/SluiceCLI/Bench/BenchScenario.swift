@@ -17,6 +17,9 @@ struct BenchScenario: Codable, Sendable, Hashable {
         case rawCopy = "raw-copy"
         /// A `SluiceConsumer` with a synchronous handler (no-op, or busy-spin of thread CPU time).
         case sync
+        /// A `SluiceConsumer` with a synchronous batch handler that spins a cost per call plus a
+        /// cost per message (`spin-batch`).
+        case batch
         /// A `SluiceConsumer` with an asynchronous handler that sleeps.
         case async
         /// A `SluiceConsumer` assigned partitions with nothing to consume: its CPU use.
@@ -43,8 +46,17 @@ struct BenchScenario: Codable, Sendable, Hashable {
     var workload: Workload = .small
     /// Messages to handle before the measurement ends (0 for `idle`).
     var messages: Int
-    /// Thread CPU time a `sync` handler spins per message, in µs (0: no-op).
+    /// Thread CPU time a `sync` handler spins per message, in µs (0: no-op); a `batch` handler
+    /// spins it per message of the batch.
     var spinMicros = 0
+    /// Thread CPU time spun once per call on top of ``spinMicros``, in µs: a `sync` handler pays
+    /// it for every message, a `batch` handler once per batch.
+    var callMicros = 0
+    /// The batch handler's `maxBatchSize` (`batch` only).
+    var batchSize = 0
+    /// The scenario whose rate this one's is set against in the same run (a batch handler
+    /// against the per-message handler of the same costs).
+    var comparedWith: String?
     /// Time an `async` handler sleeps per message, in µs.
     var sleepMicros = 0
     var workers = 2
@@ -66,7 +78,10 @@ struct BenchScenario: Codable, Sendable, Hashable {
     var ideal: Double? {
         switch kind {
         case _ where trickleRate > 0: Double(trickleRate)  // nothing can go faster than the arrivals
-        case .sync where spinMicros > 0: Double(workers) * 1_000_000 / Double(spinMicros)
+        case .sync where spinMicros + callMicros > 0: Double(workers) * 1_000_000 / Double(spinMicros + callMicros)
+        // Full batches: one call's cost spread over `batchSize` messages.
+        case .batch where batchSize > 0:
+            Double(workers) * 1_000_000 * Double(batchSize) / Double(callMicros + spinMicros * batchSize)
         case .async where sleepMicros > 0: Double(window) * 1_000_000 / Double(sleepMicros)
         default: nil
         }
@@ -77,8 +92,14 @@ struct BenchScenario: Codable, Sendable, Hashable {
         switch kind {
         case .raw: return "librdkafka poll loop, no copy (the ceiling)"
         case .rawCopy: return "librdkafka poll loop, copying each message"
-        case .sync:
-            let handler = spinMicros == 0 ? "no-op" : "spin \(Self.format(micros: spinMicros))"
+        case .sync, .batch:
+            let handler = switch (kind, spinMicros, callMicros) {
+            case (.batch, _, _):
+                "batch spin \(Self.format(micros: callMicros)) per call + \(Self.format(micros: spinMicros)) per message, batches of \(batchSize)"
+            case (_, _, 1...): "spin \(Self.format(micros: callMicros)) per call + \(Self.format(micros: spinMicros)) per message"
+            case (_, 0, _): "no-op"
+            default: "spin \(Self.format(micros: spinMicros))"
+            }
             let size = switch workload {
             case .large: ", 1 KiB values"
             case .wide: ", \(BenchRunner.widePartitions) partitions"
@@ -150,6 +171,18 @@ extension BenchScenario {
         var wide = BenchScenario(name: "spin-10us-2w-64p", kind: .sync, workload: .wide, messages: 0, spinMicros: 10)
         wide.messages = min(wideMessages, count(ideal: wide.ideal ?? 0))
         all.append(wide)
+        // What batching buys a handler with a fixed cost per call (a round trip to a database):
+        // 100 µs per call + 5 µs per message, paid per message (`spin`) or per batch (`spin-batch`).
+        var callCost = BenchScenario(name: "spin-call-cost", kind: .sync, messages: 0, spinMicros: 5, callMicros: 100)
+        callCost.messages = count(ideal: callCost.ideal ?? 0)
+        all.append(callCost)
+        for (size, isolation) in [(10, "thread"), (100, "thread"), (100, "process")] {
+            var batch = BenchScenario(
+                name: "spin-batch-\(size)x\(isolation == "process" ? "-process" : "")", kind: .batch, messages: 0, spinMicros: 5,
+                callMicros: 100, batchSize: size, comparedWith: callCost.name, isolation: isolation)
+            batch.messages = count(ideal: batch.ideal ?? 0)
+            all.append(batch)
+        }
         // The same handlers in worker processes (`--isolation process`), next to their thread runs.
         for (micros, label) in [(10, "10us"), (100, "100us"), (1_000, "1ms")] {
             var spin = BenchScenario(

@@ -30,6 +30,13 @@ struct BenchScenarioRunner: Sendable {
 
     var spec: Spec
     var logger: Logger
+    /// Calls of a batch handler, for the mean batch size.
+    private let calls = CallCounter()
+
+    init(spec: Spec, logger: Logger) {
+        self.spec = spec
+        self.logger = logger
+    }
 
     private var scenario: BenchScenario { spec.scenario }
 
@@ -40,7 +47,7 @@ struct BenchScenarioRunner: Sendable {
         do {
             switch scenario.kind {
             case .raw, .rawCopy: try await runRaw(into: &result)
-            case .sync, .async: try await runSluice(into: &result)
+            case .sync, .batch, .async: try await runSluice(into: &result)
             case .idle: try await runIdle(into: &result)
             }
         } catch {
@@ -99,6 +106,7 @@ struct BenchScenarioRunner: Sendable {
         config.workers = scenario.workers
         config.maxInFlightMessages = scenario.window
         config.ordering = OrderingMode(scenario.ordering) ?? .unordered
+        if scenario.batchSize > 0 { config.maxBatchSize = scenario.batchSize }
         let recorder = CompletionRecorder(topic: spec.topic, endOffsets: spec.endOffsets, target: scenario.messages)
         let consumer: SluiceConsumer
         switch scenario.kind {
@@ -111,16 +119,34 @@ struct BenchScenarioRunner: Sendable {
                     recorder.record(message)
                 },
                 logger: logger)
-        case .sync where scenario.isolation == "process":
-            // Workers are this executable in worker mode, serving the built-in spin handler, set up
-            // as `sluice run --isolation process` sets up its own.
-            let setup = WorkerSetup(handler: "spin", options: ["micros": "\(scenario.spinMicros)"], outputTopic: nil, logLevel: "warning")
-            let isolation = try IsolationOptions.parsed(from: ["--isolation", "process"])
+        case .sync where scenario.isolation == "process", .batch where scenario.isolation == "process":
+            // Workers are this executable in worker mode, serving the built-in spin (or spin-batch)
+            // handler, set up as `sluice run --isolation process` sets up its own.
+            let batches = scenario.kind == .batch
+            let setup = batches
+                ? WorkerSetup(
+                    handler: "spin-batch", options: ["call-micros": "\(scenario.callMicros)", "micros": "\(scenario.spinMicros)"],
+                    outputTopic: nil, logLevel: "warning")
+                : WorkerSetup(handler: "spin", options: ["micros": "\(scenario.spinMicros + scenario.callMicros)"], outputTopic: nil, logLevel: "warning")
+            var isolation = try IsolationOptions.parsed(from: ["--isolation", "process"])
                 .processIsolation(setup: setup, group: group, environment: ProcessInfo.processInfo.environment)
+            isolation.handlesBatches = batches
             consumer = try SluiceConsumer(configuration: config, isolation: isolation, logger: logger)
             return try await runIsolated(consumer, into: &result)
+        case .batch:
+            let (callMicros, micros) = (scenario.callMicros, scenario.spinMicros)
+            let calls = calls
+            consumer = try SluiceConsumer(
+                configuration: config,
+                batchHandler: ClosureBatchMessageHandler { messages, _ in
+                    SpinHandler.spin(micros: callMicros + micros * messages.count)
+                    calls.increment()
+                    for message in messages { recorder.record(message) }
+                    return .done
+                },
+                logger: logger)
         default:
-            let micros = scenario.spinMicros
+            let micros = scenario.spinMicros + scenario.callMicros
             consumer = try SluiceConsumer(
                 configuration: config,
                 handler: ClosureMessageHandler { message, _ in
@@ -251,8 +277,13 @@ struct BenchScenarioRunner: Sendable {
         result.cpuSeconds = cpu
         if let window = recorder.cpuSeconds, scenario.messages > 1 {
             result.cpuMicrosPerMessage = window * 1e6 / Double(scenario.messages - 1)
-            if scenario.kind == .sync, scenario.spinMicros > 0, window > 0 {
-                result.handlerCPUShare = Double(scenario.spinMicros) * Double(scenario.messages - 1) / (window * 1e6)
+            if scenario.kind == .sync, scenario.spinMicros + scenario.callMicros > 0, window > 0 {
+                result.handlerCPUShare = Double(scenario.spinMicros + scenario.callMicros) * Double(scenario.messages - 1) / (window * 1e6)
+            } else if scenario.kind == .batch, calls.count > 0, window > 0 {
+                // The handler's cost per message with the batches it got.
+                let batch = Double(recorder.count) / Double(calls.count)
+                result.meanBatchSize = batch
+                result.handlerCPUShare = (Double(scenario.callMicros) / batch + Double(scenario.spinMicros)) * Double(scenario.messages - 1) / (window * 1e6)
             }
         }
         if recorder.strayCount > 0 {
@@ -284,6 +315,13 @@ struct BenchScenarioRunner: Sendable {
             thread.name = name
             thread.start()
         }
+    }
+
+    /// Calls of a batch handler.
+    private final class CallCounter: Sendable {
+        private let calls = Atomic<Int>(0)
+        func increment() { calls.add(1, ordering: .relaxed) }
+        var count: Int { calls.load(ordering: .relaxed) }
     }
 
     /// Set once a consumer's `run()` has returned or thrown.

@@ -52,6 +52,11 @@ enum BenchTable {
         for result in report.scenarios where result.idleCPUPercent == nil && result.error == nil {
             lines.append("\(result.name): \(result.summary)")
         }
+        for result in report.scenarios {
+            guard let other = result.comparedWith, let ratio = result.ratioToCompared else { continue }
+            let batch = result.meanBatchSize.map { String(format: ", %.1f messages per call", $0) } ?? ""
+            lines.append("\(result.name): \(String(format: "%.2f", ratio)) × the msg/s of \(other) in this run\(batch)")
+        }
         lines.append("")
         lines.append("msg/s from the first handled message to the last; ×ceiling: over the raw poll loop of this run;")
         lines.append("×ideal: over workers/cost or in-flight/sleep; p50/p99: poll → done (engine histogram);")
