@@ -22,15 +22,17 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The part of `--help` about `--route`.
     static let routesHelp = """
-        Routes: one consumer serving several topics, each with its own handler and settings. \
-        --route TOPICS=HANDLER[,setting=value…], repeatable, replaces --topic and --handler. TOPICS is \
-        a topic, a pattern with * (audit.*), or several joined by + (orders+refunds). Settings, each \
-        the consumer's option of the same name when not given: \(RouteSpec.settingNames.joined(separator: ", ")) \
-        (max-in-flight is the route's share of the window; workers its own threads). A topic goes to \
-        the first route that matches it. Handler options of one route: --route-option ROUTE:key=value.
-          --route 'orders=score-orders,ordering=key' \\
-          --route 'audit.*=spin-batch,ordering=unordered,on-failure=dead-letter,dead-letter-topic=dlq.{topic},max-batch-size=50' \\
-          --route-option 'audit.*:call-micros=200'
+        Routes: one consumer serving several topics, each with its own handler and \
+        settings. --route TOPICS=HANDLER[,setting=value…], repeatable, replaces --topic and \
+        --handler. TOPICS is a topic, a pattern with * (audit.*), or several joined by + \
+        (orders+refunds). Settings, each the consumer's option of the same name when not given: \
+        \(RouteSpec.settingNames.joined(separator: ", ")) (max-in-flight is the route's share of \
+        the window; workers its own threads). A topic goes to the first route that matches it. \
+        Handler options of one route: --route-option ROUTE:key=value (ROUTE: its name= or first \
+        topic). For example:
+          --route 'orders=score-orders,ordering=key'
+          --route 'audit.*=spin-batch,name=audit,max-batch-size=50'
+          --route-option 'audit:call-micros=200'
         With --isolation process, every route whose handler is synchronous runs in the worker \
         processes; routes with asynchronous handlers run in this process.
         """
