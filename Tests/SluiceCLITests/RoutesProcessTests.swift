@@ -110,5 +110,30 @@ extension ProcessTests {
                 }
             }
         }
+
+        /// Without `--brokers`, the embedded broker gets the routes' topics, their dead-letter
+        /// topics and the output topics: a route dead-letters into a topic nobody created by hand.
+        @Test func theEmbeddedBrokerCreatesTheRoutesTopicsAndDeadLetterTopics() async throws {
+            let run = try SluiceProcess(
+                ["run", "--route", "orders=flaky,on-failure=dead-letter,max-attempts=1", "--route-option", "orders:fail-every=10",
+                 "--route", "copies=forward-batch,output-topic=copies.out", "--embedded-partitions", "2",
+                 "--max-messages", "100", "--status-interval", "0"]
+                    + embeddedBrokerConsumerProperties)
+            defer { run.terminate() }
+            let notice = try await run.line(onStderr: true, within: .seconds(30)) { $0.contains("no --brokers given: started an embedded broker at ") }
+            let line = try #require(notice, "\(run.transcript)")
+            let topics = try #require(line.range(of: "with topics ").map { line[$0.upperBound...] }?.split(separator: " (").first)
+            #expect(Set(topics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                == ["orders", "orders.dlq", "copies", "copies.out"], "\(line)")
+            #expect(line.contains("--topic orders"), "\(line)")
+            let address = try #require(line.range(of: "started an embedded broker at ").map { line[$0.upperBound...].prefix { $0 != " " } })
+            let (produced, producer) = try await SluiceProcess.run(
+                ["produce", "--brokers", String(address), "--topic", "orders", "--count", "100"])
+            #expect(produced == 0, "\(producer.transcript)")
+            let code = try await run.exitCode(within: .seconds(90))
+            #expect(code == 0, "\(run.transcript)")
+            #expect(handledCount(in: run.stdout) == 100, "\(run.transcript)")
+            #expect(Self.topicCounts("orders", in: run)["deadLettered"] == 10, "\(run.transcript)")
+        }
     }
 }

@@ -73,7 +73,8 @@ struct RunCommand: AsyncParsableCommand {
             embedded = broker
             brokers = [broker.bootstrapServers]
             let patterns = routes?.specs.flatMap(\.topics).filter { !TopicPattern($0).isName } ?? []
-            let first = topics.first ?? "TOPIC"
+            // A source topic to write to: the first named one.
+            let first = routes?.specs.flatMap(\.topics).first { TopicPattern($0).isName } ?? options.topics.first ?? "TOPIC"
             logger.notice("""
                 no --brokers given: started an embedded broker at \(broker.bootstrapServers) \
                 with topics \(topics.joined(separator: ", ")) (\(options.embeddedPartitions) partitions each)\
