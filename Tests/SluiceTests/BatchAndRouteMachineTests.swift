@@ -148,6 +148,7 @@ import Testing
         #expect(first.batches.map { $0.map(\.message.offset) } == [[0, 1, 2]], "the rest waits for the lane")
         let second = harness.succeed(first.batches[0])
         #expect(second.batches.map { $0.map(\.message.offset) } == [[3, 4, 5]])
+        #expect(harness.machine.forming.isEmpty && harness.machine.scheduler.queuedCount == 2, "6 and 7 wait on the lane, not beside the running batch")
         // A failure of a member other than the lane's holder does not hold the lane.
         let third = harness.machine.finished(
             second.batches[0], results: [.failure(TestFailure()), .success(()), .success(())], now: harness.now)
