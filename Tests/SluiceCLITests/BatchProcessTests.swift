@@ -39,6 +39,12 @@ extension ProcessTests {
                 let failures = Isolation.counts(in: Isolation.line("failures ", in: run))
                 // 30 poison messages, each tried twice; every other message once.
                 #expect(failures["retried"] == 30 && failures["dead-lettered"] == 30, "\(failures)\n\(run.transcript)")
+                // `batches    N calls of a batch handler, M messages, X per call`: every message and
+                // retry went through a call of at most 40 (--max-batch-size).
+                let batches = Isolation.line("batches ", in: run).replacingOccurrences(of: ",", with: "").split(separator: " ")
+                let (calls, batched) = (batches.count > 7 ? Int(batches[1]) : nil, batches.count > 7 ? Int(batches[7]) : nil)
+                #expect(batched == total + 30, "\(batches)")
+                #expect((calls ?? 0) * 40 >= (batched ?? .max) && (calls ?? 0) < total, "\(batches)")
 
                 let letters = try broker.readAll(topic: "batched.dlq", count: 30)
                 let ids = letters.compactMap { $0.headers.string(named: "sluice-id").flatMap(Int.init) }

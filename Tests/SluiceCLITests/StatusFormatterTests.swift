@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Sluice
-import SluiceCLI
+@testable import SluiceCLI
 import Testing
 
 struct StatusFormatterTests {
@@ -39,6 +39,30 @@ struct StatusFormatterTests {
         let line = StatusFormatter.line(previous: previous, current: current)
         #expect(line.hasSuffix("· failed 3 · PAUSED (window full)"))
         #expect(!StatusFormatter.line(previous: previous, current: previous).contains("failed"))
+    }
+
+    @Test func summaryCountsBatchCallsAndTopicsHaveALineEach() throws {
+        var stats = try emptyStatistics()
+        stats.completed = 300
+        stats.batches = 4
+        stats.batchedMessages = 310
+        #expect(StatusFormatter.summary(stats, elapsed: .seconds(1)).split(separator: "\n")
+            .contains("batches    4 calls of a batch handler, 310 messages, 77.5 per call"))
+        #expect(!StatusFormatter.summary(try emptyStatistics(), elapsed: .seconds(1)).contains("batches"))
+        var audit = TopicCounters()
+        audit.consumed = 500
+        audit.handled = 490
+        audit.failed = 10
+        audit.retried = 10
+        audit.deadLettered = 10
+        var orders = TopicCounters()
+        orders.consumed = 7
+        orders.handled = 7
+        stats.topics = ["orders": orders, "audit.eu": audit]
+        #expect(StatusFormatter.topics(stats) == """
+            topic      audit.eu: consumed 500, handled 490, failed 10, retried 10, skipped 0, dead-lettered 10
+            topic      orders: consumed 7, handled 7, failed 0, retried 0, skipped 0, dead-lettered 0
+            """)
     }
 
     @Test func summaryReportsHandledCountsLatencyAndFailures() throws {

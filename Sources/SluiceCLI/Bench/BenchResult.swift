@@ -54,7 +54,7 @@ struct BenchResult: Codable, Sendable {
     /// (cost × messages / CPU time). Unlike the rate, it does not depend on how many cores the
     /// rest of the machine leaves free: 1 − share is what the engine and librdkafka cost.
     var handlerCPUShare: Double?
-    /// For a batch handler on threads: messages per call, on average.
+    /// For a batch handler: messages per call, on average (the engine's count).
     var meanBatchSize: Double?
     /// The scenario this one is set against in the same run (``BenchScenario/comparedWith``).
     var comparedWith: String?

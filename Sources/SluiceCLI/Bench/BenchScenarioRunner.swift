@@ -30,13 +30,6 @@ struct BenchScenarioRunner: Sendable {
 
     var spec: Spec
     var logger: Logger
-    /// Calls of a batch handler, for the mean batch size.
-    private let calls = CallCounter()
-
-    init(spec: Spec, logger: Logger) {
-        self.spec = spec
-        self.logger = logger
-    }
 
     private var scenario: BenchScenario { spec.scenario }
 
@@ -135,12 +128,10 @@ struct BenchScenarioRunner: Sendable {
             return try await runIsolated(consumer, into: &result)
         case .batch:
             let (callMicros, micros) = (scenario.callMicros, scenario.spinMicros)
-            let calls = calls
             consumer = try SluiceConsumer(
                 configuration: config,
                 batchHandler: ClosureBatchMessageHandler { messages, _ in
                     SpinHandler.spin(micros: callMicros + micros * messages.count)
-                    calls.increment()
                     for message in messages { recorder.record(message) }
                     return .done
                 },
@@ -171,7 +162,7 @@ struct BenchScenarioRunner: Sendable {
         let cpu = ProcessMetrics.cpuSeconds()
         consumer.stop(immediately: true)
         try await task.value
-        fill(&result, recorder: recorder, cpu: cpu)
+        fill(&result, recorder: recorder, cpu: cpu, statistics: consumer.statistics)
         let latency = consumer.statistics.latency
         result.pollToDoneP50Milliseconds = latency.percentile(0.5).map(Self.milliseconds)
         result.pollToDoneP99Milliseconds = latency.percentile(0.99).map(Self.milliseconds)
@@ -200,6 +191,7 @@ struct BenchScenarioRunner: Sendable {
         result.handled = stats.completed
         result.messagesPerSecond = stats.handledPerSecond
         result.idealMessagesPerSecond = scenario.ideal
+        if stats.batches > 0 { result.meanBatchSize = Double(stats.batchedMessages) / Double(stats.batches) }
         result.cpuSeconds = ProcessMetrics.cpuSeconds()
         result.pollToDoneP50Milliseconds = stats.latency.percentile(0.5).map(Self.milliseconds)
         result.pollToDoneP99Milliseconds = stats.latency.percentile(0.99).map(Self.milliseconds)
@@ -268,7 +260,10 @@ struct BenchScenarioRunner: Sendable {
 
     // MARK: - Helpers
 
-    private func fill(_ result: inout BenchResult, recorder: CompletionRecorder, cpu: Double) {
+    private func fill(_ result: inout BenchResult, recorder: CompletionRecorder, cpu: Double, statistics: SluiceStatistics? = nil) {
+        if let statistics, statistics.batches > 0 {
+            result.meanBatchSize = Double(statistics.batchedMessages) / Double(statistics.batches)
+        }
         result.handled = recorder.count
         result.seconds = recorder.seconds
         result.messagesPerSecond = recorder.seconds.flatMap { $0 > 0 ? Double(scenario.messages) / $0 : nil }
@@ -279,10 +274,8 @@ struct BenchScenarioRunner: Sendable {
             result.cpuMicrosPerMessage = window * 1e6 / Double(scenario.messages - 1)
             if scenario.kind == .sync, scenario.spinMicros + scenario.callMicros > 0, window > 0 {
                 result.handlerCPUShare = Double(scenario.spinMicros + scenario.callMicros) * Double(scenario.messages - 1) / (window * 1e6)
-            } else if scenario.kind == .batch, calls.count > 0, window > 0 {
+            } else if scenario.kind == .batch, let batch = result.meanBatchSize, window > 0 {
                 // The handler's cost per message with the batches it got.
-                let batch = Double(recorder.count) / Double(calls.count)
-                result.meanBatchSize = batch
                 result.handlerCPUShare = (Double(scenario.callMicros) / batch + Double(scenario.spinMicros)) * Double(scenario.messages - 1) / (window * 1e6)
             }
         }
@@ -315,13 +308,6 @@ struct BenchScenarioRunner: Sendable {
             thread.name = name
             thread.start()
         }
-    }
-
-    /// Calls of a batch handler.
-    private final class CallCounter: Sendable {
-        private let calls = Atomic<Int>(0)
-        func increment() { calls.add(1, ordering: .relaxed) }
-        var count: Int { calls.load(ordering: .relaxed) }
     }
 
     /// Set once a consumer's `run()` has returned or thrown.

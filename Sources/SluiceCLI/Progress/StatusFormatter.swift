@@ -77,6 +77,11 @@ public enum StatusFormatter {
             lines.append(
                 "replay     skipped \(stats.finishedBeforeRestart) finished before the restart; partitions paused at the span bound \(stats.spanPauses) times")
         }
+        if stats.batches > 0 {
+            lines.append(
+                "batches    \(stats.batches) calls of a batch handler, \(stats.batchedMessages) messages, "
+                    + String(format: "%.1f per call", Double(stats.batchedMessages) / Double(stats.batches)))
+        }
         if let p50 = stats.latency.percentile(0.5), let p99 = stats.latency.percentile(0.99) {
             lines.append("latency    poll → done p50 \(format(p50)), p99 \(format(p99)), max \(format(stats.latency.max))")
         }
