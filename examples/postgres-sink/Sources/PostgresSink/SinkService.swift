@@ -51,14 +51,18 @@ public struct SinkService: Service {
             }
             defer { group.cancelAll() }
             guard try await group.next() == true else {
-                throw SinkError("creation of table \(table.name)", underlying: NoAnswer(timeout: timeout))
+                throw SinkError("creation of table \(table.name)", underlying: NoConnection(timeout: timeout))
             }
         }
     }
 }
 
-/// PostgreSQL did not answer within the setup deadline.
-struct NoAnswer: Error, CustomStringConvertible {
+/// The table's creation did not finish within the setup deadline, most likely for want of a
+/// connection: PostgresClient logs why each attempt failed (refused, wrong password) and keeps
+/// trying.
+struct NoConnection: Error, CustomStringConvertible {
     var timeout: Duration
-    var description: String { "no answer from PostgreSQL within \(timeout) (is it running, and are host, port, user and PGPASSWORD right?)" }
+    var description: String {
+        "not done within \(timeout); the log says why each connection attempt failed (is PostgreSQL running, are host, port, user and PGPASSWORD right?)"
+    }
 }
