@@ -59,4 +59,28 @@ import Testing
         let error = #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decode(huge) }
         #expect(error?.description.contains("passes the end of the payload") == true)
     }
+
+    @Test func aBatchAndItsOutcomesRoundTripInOneFrameEach() throws {
+        let messages: [KafkaMessage] = (0..<5).map { (index: Int) -> KafkaMessage in
+            let key: [UInt8]? = index == 3 ? nil : Array("k\(index)".utf8)
+            return KafkaMessage(topic: "t", partition: Int32(index % 2), offset: Int64(index), key: key, value: Array("v\(index)".utf8))
+        }
+        let batch: [(message: KafkaMessage, attempt: Int)] = messages.enumerated().map { ($0.element, $0.offset + 1) }
+        let decoded = try WireMessage.decodeBatch(WireMessage.encode(batch: batch))
+        #expect(decoded.map { $0.message } == messages)
+        #expect(decoded.map { $0.attempt } == [1, 2, 3, 4, 5])
+        #expect(try WireMessage.decodeBatch(WireMessage.encode(batch: [])).isEmpty)
+
+        let outcomes: [WireMessage.Outcome] = [.success, .failure(type: "App.Bad", description: "bad 1", nonRetryable: true), .success]
+        let answer = try WireMessage.decodeOutcomes(WireMessage.encode(outcomes: outcomes, wholeBatch: false), expected: 3)
+        #expect(answer.outcomes == outcomes && !answer.wholeBatch)
+        #expect(try WireMessage.decodeOutcomes(WireMessage.encode(outcomes: outcomes, wholeBatch: true), expected: 3).wholeBatch)
+        let mismatch = #expect(throws: WireMessage.DecodingError.self) {
+            try WireMessage.decodeOutcomes(WireMessage.encode(outcomes: outcomes, wholeBatch: false), expected: 4)
+        }
+        #expect(mismatch?.description == "the worker answered 3 outcomes for a batch of 4 messages")
+        // A count no payload of this size could hold is refused before anything is allocated.
+        let lying = [UInt8](repeating: 0xFF, count: 8) + [0, 0, 0]
+        #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decodeBatch(lying) }
+    }
 }

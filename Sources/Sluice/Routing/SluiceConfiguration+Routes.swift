@@ -72,6 +72,17 @@ extension SluiceConfiguration {
             if let value = route.maxBatchBytes { try require(value >= 1, "max batch bytes must be at least 1, got \(value)") }
             if let value = route.maxBatchDelay { try require(value >= .zero, "max batch delay must not be negative, got \(value)") }
             try route.retry?.validate()
+            let policy = route.failurePolicy ?? failurePolicy
+            for pattern in route.topics where !pattern.isName {
+                // A pattern that matches its own dead-letter topics would consume them, fail them
+                // again and dead-letter them again, without end.
+                let example = pattern.text.replacingAll("*", with: "x")
+                if let deadLetter = policy.deadLetterTopic(for: example), pattern.matches(deadLetter) {
+                    throw SluiceError.configuration(
+                        "route '\(route.name)': pattern '\(pattern.text)' matches its own dead-letter topics (\(example) → \(deadLetter)); "
+                            + "name them outside the pattern, e.g. .deadLetter(topic: \"dlq.{topic}\")")
+                }
+            }
             do {
                 try (route.failurePolicy ?? failurePolicy).validate(topics: route.topics.filter(\.isName).map(\.text))
             } catch let error as SluiceError {

@@ -75,3 +75,14 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible, Express
     /// The text.
     public var description: String { text }
 }
+
+extension String {
+    /// The string with every `target` character replaced by `replacement` (no Foundation).
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var result = ""
+        for character in self {
+            if character == target { result += replacement } else { result.append(character) }
+        }
+        return result
+    }
+}

@@ -71,7 +71,7 @@ extension ConsumerStateMachine {
         var taken = 0
         // Polled messages come in runs of one partition (a fetch is per partition): look its
         // state up once per run, and add the run's started calls to `running` at its end.
-        var run: (tp: TopicPartition, epoch: UInt64, route: Int)?
+        var run: (tp: TopicPartition, epoch: UInt64, route: Int, ordering: OrderingMode, batches: Bool, shared: Bool)?
         var startedInRun = 0
         for entry in polled {
             guard window.fits(entry.weight) else { break }
@@ -81,9 +81,13 @@ extension ConsumerStateMachine {
             if run?.tp != tp {
                 if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
                 startedInRun = 0
-                run = partitions[tp].flatMap { $0.isRevoking ? nil : (tp, $0.epoch, $0.route) }
+                run = partitions[tp].flatMap { state in
+                    guard !state.isRevoking else { return nil }
+                    let route = settings.routes[state.route]
+                    return (tp, state.epoch, state.route, route.ordering, route.batch != nil, routeWindows[state.route] != nil)
+                }
             }
-            guard let (_, epoch, route) = run else {
+            guard let (_, epoch, route, ordering, batches, shared) = run else {
                 refused += 1
                 continue
             }
@@ -92,7 +96,7 @@ extension ConsumerStateMachine {
                 holdForSpan(entry, on: tp, into: &actions)
                 continue
             }
-            if routeWindows[route] != nil, !routeWindows[route]!.fits(entry.weight) {
+            if shared, !routeWindows[route]!.fits(entry.weight) {
                 // The route is at its share: its partitions alone wait, the others flow.
                 holdForRoute(entry, on: tp, route: route, into: &actions)
                 continue
@@ -107,15 +111,14 @@ extension ConsumerStateMachine {
             }
             if !restored.isEmpty, skipIfFinishedBefore(message, on: tp) { continue }
             window.take(entry.weight)
-            if routeWindows[route] != nil { routeWindows[route]!.take(entry.weight) }
+            if shared { routeWindows[route]!.take(entry.weight) }
             counters.consumed += 1
             counters.count(message.topic) { $0.consumed += 1 }
             if counters.firstAdmittedAt == 0 { counters.firstAdmittedAt = entry.polledAt }
-            let routeSettings = settings.routes[route]
             let work = InFlightWork(
-                message: message, weight: entry.weight, lane: routeSettings.ordering.lane(for: tp, key: message.key),
+                message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
                 route: route, epoch: epoch, polledAt: entry.polledAt)
-            guard routeSettings.batch == nil else {
+            guard !batches else {
                 if let start = scheduler.admit(work, lane: work.lane) {
                     ready(start, into: &actions)
                 } else if let lane = work.lane {
