@@ -11,13 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh postgres
 cd examples/postgres-sink
-# postgres-nio brings swift-nio-ssl and swift-crypto, each with its own BoringSSL: most of this
-# build. Without debug information (-gnone, -g0) it takes a fifth less CPU (6.4 instead of 7.9
-# minutes from scratch, measured here); a crash still shows function names.
 swift build --build-tests \
     -Xswiftc -warnings-as-errors \
-    --explicit-target-dependency-import-check error \
-    -Xswiftc -gnone -Xcc -g0
+    --explicit-target-dependency-import-check error
 
 # The newest installed server's programs: Debian keeps them in /usr/lib/postgresql/VERSION/bin,
 # other systems on PATH.
