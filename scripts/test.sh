@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds Sluice with every warning as an error and runs the whole test suite, then builds and
-# tests examples/consumer-template against this checkout, and checks deploy/ offline.
+# tests examples/consumer-template and examples/postgres-sink against this checkout, and checks
+# deploy/ offline.
 # Works on a fresh Debian machine with Swift: installs librdkafka-dev, and docker-compose (to
 # validate docker-compose.yml), tmux (the terminal test of `sluice demo`), promtool and a venv
-# with kubernetes-validate (deploy/) when missing.
+# with kubernetes-validate (deploy/), and PostgreSQL (examples/postgres-sink) when missing.
 # Arguments go to `swift test` (e.g. --filter StatusFormatterTests); SLUICE_TEST_TEMPLATE=0 skips
-# the template, SLUICE_TEST_DEPLOY=0 the deploy/ checks (for quicker runs while developing).
+# the template, SLUICE_TEST_POSTGRES=0 the PostgreSQL sink (and its server), SLUICE_TEST_DEPLOY=0
+# the deploy/ checks (for quicker runs while developing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh compose tmux deploy
@@ -18,3 +20,4 @@ swift build --build-tests \
 # Suites share two cores and an in-process Kafka broker each: run them one after another.
 swift test --skip-build --no-parallel "$@"
 if [ "${SLUICE_TEST_TEMPLATE:-1}" != 0 ]; then scripts/check-template.sh; fi
+if [ "${SLUICE_TEST_POSTGRES:-1}" != 0 ]; then scripts/check-postgres-sink.sh; fi
