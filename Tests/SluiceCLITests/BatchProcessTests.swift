@@ -95,8 +95,8 @@ extension ProcessTests {
         }
 
         /// A batch handler in worker processes traps on one message: the worker dies with the
-        /// whole batch, its messages are retried on their own, the others succeed, and only the
-        /// trapping one, crashing its worker again, is dead-lettered.
+        /// whole batch, its messages run once more on their own (even with one attempt), the
+        /// others succeed, and only the trapping one, crashing its worker again, is dead-lettered.
         @Test func aBatchThatTrapsInAWorkerProcessCostsOnlyTheTrappingMessage() async throws {
             let topic = "risky"
             let group = "g-\(UUID().uuidString.prefix(8))"
@@ -108,7 +108,7 @@ extension ProcessTests {
                     ["run", "--brokers", broker.bootstrapServers, "--group", group, "--topic", topic,
                      "--handler", "spin-batch", "--handler-option", "trap-on=\(poison)", "--handler-option", "call-micros=50",
                      "--handler-option", "micros=2", "--isolation", "process", "--workers", "2", "--ordering", "unordered",
-                     "--max-batch-size", "50", "--max-attempts", "2", "--retry-backoff", "10ms", "--on-failure", "dead-letter",
+                     "--max-batch-size", "50", "--max-attempts", "1", "--retry-backoff", "10ms", "--on-failure", "dead-letter",
                      "--max-messages", "\(total)", "--status-interval", "0"]
                         + embeddedBrokerConsumerProperties,
                     within: .seconds(120))
@@ -156,7 +156,7 @@ extension ProcessTests {
                      "--route", "plain=flaky", "--route-option", "plain:fail-every=250",
                      "--route", "copied=forward,output-topic=copied.out",
                      "--handler-option", "micros=2",
-                     "--isolation", "process", "--workers", "2", "--max-attempts", "2", "--retry-backoff", "10ms",
+                     "--isolation", "process", "--workers", "2", "--max-attempts", "1", "--retry-backoff", "10ms",
                      "--on-failure", "dead-letter", "--max-messages", "\(total)", "--status-interval", "0"]
                         + embeddedBrokerConsumerProperties,
                     within: .seconds(120))

@@ -11,6 +11,7 @@ import Logging
 @testable import SluiceCLI
 import Synchronization
 import Testing
+import Tracing
 import W3CTraceContext
 
 #if canImport(FoundationNetworking)
@@ -281,6 +282,50 @@ struct ObservabilityTests {
             #expect(written.traceID == input.traceID, "message \(id) continues its trace")
             #expect(written.spanID != input.spanID, "from a span of its own, a child of the input's")
             #expect(message.headers.filter { $0.name == "traceparent" }.count == 1, "one traceparent, replaced")
+        }
+    }
+
+    @Test func aBatchRunsInOneSpanLinkedToEveryMessagesTrace() async throws {
+        W3CTestTracer.bootstrap
+        let topic = "traced-batch-\(UUID().uuidString.prefix(8))"
+        let total = 120
+        let broker = try EmbeddedBroker(logger: Self.logger)
+        try broker.createTopic(topic, partitions: 1)
+        var parents: [Int: TraceContext] = [:]
+        for id in 0..<total {
+            parents[id] = TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState())
+        }
+        let inputs = parents
+        try Self.produce(broker, topic: topic, count: total) { id in
+            [KafkaHeader(name: "traceparent", string: inputs[id]!.traceParentHeaderValue)]
+        }
+        var config = Self.configuration(broker, topic: topic, group: "traced-batch")
+        config.ordering = .unordered
+        config.maxBatchSize = 40
+        config.maxBatchDelay = .milliseconds(50)
+        let handled = Mutex(0)
+        let consumer = try SluiceConsumer(
+            configuration: config,
+            batchHandler: ClosureBatchMessageHandler { messages, _ in
+                handled.withLock { $0 += messages.count }
+                return .done
+            },
+            logger: Self.logger)
+        let run = Task { try await consumer.run() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while handled.withLock({ $0 }) < total, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        consumer.stop()
+        try await run.value
+
+        let spans = W3CTestTracer.ended.withLock { $0 }.filter { $0.operationName == "\(topic) process" }
+        let batches = consumer.statistics.batches
+        #expect(spans.count == batches, "one span per batch call: \(spans.count) spans, \(batches) batches")
+        #expect(spans.count < total, "not one per message")
+        let linked = spans.flatMap(\.linkedTraceIDs)
+        #expect(linked.count == total)
+        #expect(Set(linked) == Set(inputs.values.map(\.traceID)), "every message's trace is linked from its batch's span")
+        for span in spans {
+            #expect(span.attributes["messaging.batch.message_count"]?.toSpanAttribute() == .int64(Int64(span.linkedTraceIDs.count)))
         }
     }
 }

@@ -42,34 +42,51 @@ struct W3CTestTracer: Tracer {
 
     /// Bootstraps this tracer once for the test process (swift-distributed-tracing takes one).
     static let bootstrap: Void = InstrumentationSystem.bootstrap(W3CTestTracer())
+
+    /// A span that ended: its name, attributes, and the trace ids of its links.
+    struct Ended: Sendable {
+        var operationName: String
+        var attributes: SpanAttributes
+        var linkedTraceIDs: [TraceID]
+    }
+
+    /// Every span that ended in this process, oldest first.
+    static let ended = Mutex<[Ended]>([])
 }
 
-/// A span of ``W3CTestTracer``: its context, and nothing recorded.
+/// A span of ``W3CTestTracer``: its context; its attributes and links are kept and reported to
+/// ``W3CTestTracer/ended`` when it ends.
 final class W3CTestSpan: Span {
     let context: ServiceContext
-    private let name: Mutex<String>
+    private let state: Mutex<(name: String, attributes: SpanAttributes, links: [TraceID])>
 
     init(context: ServiceContext, operationName: String) {
         self.context = context
-        self.name = Mutex(operationName)
+        self.state = Mutex((operationName, [:], []))
     }
 
     var operationName: String {
-        get { name.withLock { $0 } }
-        set { name.withLock { $0 = newValue } }
+        get { state.withLock { $0.name } }
+        set { state.withLock { $0.name = newValue } }
     }
 
     var attributes: SpanAttributes {
-        get { [:] }
-        set {}
+        get { state.withLock { $0.attributes } }
+        set { state.withLock { $0.attributes = newValue } }
     }
 
     var isRecording: Bool { true }
     func setStatus(_ status: SpanStatus) {}
     func addEvent(_ event: SpanEvent) {}
     func recordError(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> some TracerInstant) {}
-    func addLink(_ link: SpanLink) {}
-    func end(at instant: @autoclosure () -> some TracerInstant) {}
+    func addLink(_ link: SpanLink) {
+        guard let traceID = link.context.w3cTraceContext?.traceID else { return }
+        state.withLock { $0.links.append(traceID) }
+    }
+    func end(at instant: @autoclosure () -> some TracerInstant) {
+        let ended = state.withLock { W3CTestTracer.Ended(operationName: $0.name, attributes: $0.attributes, linkedTraceIDs: $0.links) }
+        W3CTestTracer.ended.withLock { $0.append(ended) }
+    }
 }
 
 private enum W3CTraceContextKey: ServiceContextKey {

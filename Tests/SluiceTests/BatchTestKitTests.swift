@@ -195,6 +195,49 @@ import Testing
         #expect(run.committed[TopicPartition(topic: "orders", partition: 0)] == 60)
     }
 
+    @Test(arguments: [FailurePolicy.deadLetter(), .stop])
+    func withOneAttemptABatchThatThrowsStillCostsOnlyThePoisonMessage(policy: FailurePolicy) async throws {
+        let kafka = Self.kafka(messages: 40)
+        kafka.createTopic("orders.dlq")
+        var config = kafka.configuration(topics: ["orders"])
+        config.ordering = .unordered
+        config.maxBatchSize = 20
+        config.failurePolicy = policy
+        config.retry = .none
+        let handler = BatchRecorder(clock: kafka.clock, throwing: { messages, _ in
+            messages.contains { $0.offset == 25 } ? TestFailure() : nil
+        })
+        let run = try await TestConsumer(configuration: config, kafka: kafka, batchHandler: handler).run()
+        if policy == .stop {
+            let failure = try #require(run.failure)
+            #expect(failure.offset == 25, "the poison message stops the consumer, not its neighbours")
+            // Its neighbours' alone attempts that came before it (their backoffs have jitter) are done.
+            #expect((20...25).contains(run.committed[TopicPartition(topic: "orders", partition: 0)] ?? -1))
+        } else {
+            // The batch of offsets 20…39 threw once; each of them then ran alone, once.
+            for offset in 20..<40 { #expect(handler.seen["orders[0]@\(offset)"] == 2, "offset \(offset)") }
+            #expect(handler.calls.filter { $0.attempts == [2] }.count == 20, "each member alone, as its second attempt")
+            #expect(run.failure == nil)
+            #expect(kafka.messages(in: "orders.dlq").map { String(decoding: $0.value, as: UTF8.self) } == ["25"])
+            #expect(run.committed[TopicPartition(topic: "orders", partition: 0)] == 40)
+        }
+    }
+
+    @Test func aBatchHandlerThatAlwaysThrowsUnderTheStopPolicyStopsTheConsumer() async throws {
+        let kafka = Self.kafka(partitions: 4, messages: 1_000)
+        var config = kafka.configuration(topics: ["orders"])
+        config.ordering = .unordered
+        config.maxBatchSize = 500
+        config.failurePolicy = .stop
+        let failing = ClosureAsyncBatchMessageHandler { _, _ in throw TestFailure() }
+        let run = try await TestConsumer(configuration: config, kafka: kafka, asyncBatchHandler: failing).run(timeLimit: .seconds(600))
+        let failure = try #require(run.failure, "a handler that always fails stops the consumer under the stop policy")
+        #expect(failure.code == .handlerFailed)
+        #expect(run.statistics.completed == 0)
+        #expect(run.committed.values.allSatisfy { $0 == 0 })
+        #expect(run.elapsed < .seconds(60), "stopped after the retries' backoff, not a timeout: \(run.elapsed)")
+    }
+
     @Test func keyModeBatchesKeepEachKeysMessagesInOffsetOrder() async throws {
         let kafka = Self.kafka(partitions: 2, messages: 600, keys: 5)
         var config = kafka.configuration(topics: ["orders"])
@@ -261,10 +304,19 @@ import Testing
         var config = kafka.configuration(topics: ["orders"])
         config.failurePolicy = .stop
         config.retry = .none
-        let handler = ClosureBatchMessageHandler { messages, _ in .failed([messages.count + 4: TestFailure()]) }
-        let run = try await TestConsumer(configuration: config, kafka: kafka, batchHandler: handler).run()
+        let sizes = Mutex<[Int]>([])
+        let handler = ClosureBatchMessageHandler { messages, _ in
+            sizes.withLock { $0.append(messages.count) }
+            return .failed([7: TestFailure()])
+        }
+        let warnings = CapturedLogs()
+        let run = try await TestConsumer(configuration: config, kafka: kafka, batchHandler: handler, logger: warnings.logger(level: .debug)).run()
         let failure = try #require(run.failure)
-        #expect("\(failure)".contains("the batch handler reported message 7 failed, but the batch has 3 messages"), "\(failure)")
+        #expect(
+            warnings.lines.contains { $0.contains("the batch handler reported message 7 failed, but the batch has 3 messages (indices 0..<3)") },
+            "the batch's answer, named: \(warnings.lines)")
+        #expect("\(failure)".contains("the batch handler reported message 7 failed, but the batch has 1 message (indices 0..<1)"), "\(failure)")
+        #expect(sizes.withLock { $0 }.first == 3, "the whole batch first, then its messages alone")
         #expect(run.committed[TopicPartition(topic: "orders", partition: 0)] ?? 0 == 0)
     }
 }

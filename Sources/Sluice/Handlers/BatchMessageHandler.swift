@@ -15,9 +15,9 @@ public import Logging
 /// The handler says what became of each message: returning ``BatchOutcome/done`` marks them all
 /// done; ``BatchOutcome/failed(_:)`` names the indices that failed, each with its error, and each
 /// of those follows the retry and failure policy on its own while the others are done. Throwing
-/// fails the whole batch: each message is then retried alone (so one poison message cannot take
-/// its neighbours to the dead-letter topic with it). A batch never lets a commit pass an
-/// unfinished message.
+/// fails the whole batch: each message then runs once more alone, an attempt on top of the retry
+/// policy's (so one poison message cannot take its neighbours to the dead-letter topic with it).
+/// A batch never lets a commit pass an unfinished message.
 ///
 /// Batches form within the window and the ordering mode: in `key` mode a batch holds the messages
 /// of one key in offset order, in `partition` mode only consecutive offsets of one partition. A

@@ -40,7 +40,7 @@ public struct BatchOutcome: Sendable {
             guard results.indices.contains(index) else {
                 throw SluiceError(
                     code: .handlerFailed,
-                    message: "the batch handler reported message \(index) failed, but the batch has \(count) messages (indices 0..<\(count))")
+                    message: "the batch handler reported message \(index) failed, but the batch has \(count) message\(count == 1 ? "" : "s") (indices 0..<\(count))")
             }
             results[index] = .failure(error)
         }

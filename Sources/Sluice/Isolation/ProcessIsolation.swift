@@ -66,7 +66,7 @@ public struct ProcessIsolation: Sendable {
 
     /// In a worker process: runs `handler` on each batch the pool sends (``handlesBatches``), and
     /// sends back each message's outcome. A thrown error fails every message of the batch; a trap
-    /// ends the process, and the pool fails the batch, whose messages are then retried alone.
+    /// ends the process, and the pool fails the batch, whose messages then run once more alone.
     /// - Throws: `ProcessPoolError` when this process was not started by a pool.
     public static func serve(batchHandler: some BatchMessageHandler, logger: Logger) throws {
         try serve(jobs: [batchJob: .batch(batchHandler)], logger: logger)

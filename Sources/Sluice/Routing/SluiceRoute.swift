@@ -17,7 +17,7 @@
 /// config.routes = [
 ///     SluiceRoute(topics: ["orders"], handler: .sync(ScoreOrder())),
 ///     SluiceRoute(topics: ["audit.*"], handler: .batch(ArchiveAudit()), ordering: .unordered,
-///                 failurePolicy: .deadLetter(), maxInFlightMessages: 200, workers: 1),
+///                 failurePolicy: .deadLetter(topic: "dlq.{topic}"), maxInFlightMessages: 200, workers: 1),
 /// ]
 /// let consumer = try SluiceConsumer(configuration: config)
 /// ```

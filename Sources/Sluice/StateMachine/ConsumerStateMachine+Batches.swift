@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+internal import _SluiceTime
+
 /// Batch formation, for routes whose handler takes batches.
 ///
 /// Work whose lane is free (or that has none) joins its route's forming batch instead of running
@@ -142,9 +144,12 @@ extension ConsumerStateMachine {
         if works.count > 1 {
             var seen = Set<OrderingLane>()
             for index in works.indices.reversed() {
+                works[index].batched = true
                 guard let lane = works[index].lane else { continue }
                 if !seen.insert(lane).inserted { works[index].lane = nil }
             }
+        } else if !works.isEmpty {
+            works[0].batched = false
         }
         if lifecycle.failure != nil || lifecycle.isImmediate {
             // Stopping on a failure or at once: nothing more starts; the shutdown drops it.
@@ -155,6 +160,35 @@ extension ConsumerStateMachine {
         counters.batches += 1
         counters.batchedMessages += works.count
         actions.batches.append(works)
+    }
+
+    /// A batch failed as a whole (its handler threw, its worker crashed, its deadline passed):
+    /// nobody knows which member was at fault, so each member that ran with others runs once more
+    /// alone (after the retry backoff), an attempt the retry policy grants on top of its own, so
+    /// that one poison message cannot take its neighbours to the dead-letter topic or stop the
+    /// consumer, whatever the policy's attempts. Returns `false` when `work` is not such a member
+    /// (the failure then follows the retry and failure policy).
+    mutating func isolate(_ work: InFlightWork, error: any Error, into actions: inout EngineActions) -> Bool {
+        guard work.batched, !work.isolated, !lifecycle.isStopping else { return false }
+        let kind = HandlerFailure(error)
+        guard kind != .interrupted, kind != .workerSetup else { return false }
+        if kind == .timedOut {
+            counters.timedOut += 1
+            counters.count(work.message.topic) { $0.timedOut += 1 }
+        }
+        let retry = settings.routes[work.route].retry
+        let delay = retry.backoff(after: work.attempt, random: Double.random(in: 0..<1, using: &random))
+        var again = work
+        again.alone = true
+        again.isolated = true
+        again.attempt += 1
+        retries[work.key] = again
+        attempts[work.key] = again.attempt
+        counters.retried += 1
+        counters.count(work.message.topic) { $0.retried += 1 }
+        schedule(.retry(work.key), at: now + delay.nanoseconds)
+        actions.logs.append(.retrying(work.message, attempt: work.attempt, after: delay, error: error))
+        return true
     }
 
     /// Drops the forming work of these partitions (all when `nil`), freeing its lanes (whose

@@ -15,8 +15,9 @@ extension ConsumerStateMachine {
     /// The outcome of a call whose deadline the machine already failed is dropped; a call that
     /// returns after its deadline (before the deadline's timer fired) counts as timed out.
     ///
-    /// `wholeBatch`: a batch failed as one (its handler threw, its worker crashed); each failed
-    /// member then retries alone, as nobody knows which one was at fault.
+    /// `wholeBatch`: a batch failed as one (its handler threw, its worker crashed); as nobody knows
+    /// which member was at fault, each runs once more alone (``isolate(_:error:into:)``), then
+    /// follows the retry and failure policy alone.
     mutating func finished(_ works: [InFlightWork], results: [Result<Void, any Error>], wholeBatch: Bool = false, now time: Int64) -> EngineActions {
         advance(to: time)
         var actions = EngineActions()
@@ -39,6 +40,7 @@ extension ConsumerStateMachine {
                 settle(work, done: true, into: &actions)
             case .failure(let error):
                 endRun(work)
+                if wholeBatch, isolate(work, error: error, into: &actions) { continue }
                 if wholeBatch { work.alone = true }
                 fail(work, error: error, into: &actions)
             }
@@ -79,7 +81,9 @@ extension ConsumerStateMachine {
             return
         }
         let route = settings.routes[work.route]
-        if kind.isRetryable, work.attempt < route.retry.maxAttempts {
+        // A message isolated after its batch failed as a whole had one attempt more.
+        let maxAttempts = route.retry.maxAttempts + (work.isolated ? 1 : 0)
+        if kind.isRetryable, work.attempt < maxAttempts {
             let delay = route.retry.backoff(after: work.attempt, random: Double.random(in: 0..<1, using: &random))
             var again = work
             again.attempt += 1

@@ -51,10 +51,13 @@ extension ConsumerStateMachine {
             overrun.insert(call)
             actions.cancel.append(work)
             endRun(work)
-            var timedOut = work
-            // A batch timed out as one: which member was slow is unknown, so each retries alone.
-            if settings.routes[work.route].batch != nil { timedOut.alone = true }
-            fail(timedOut, error: HandlerTimeoutError(timeout: .nanoseconds(settings.routes[work.route].handlerTimeout ?? 0), attempt: work.attempt), into: &actions)
+            let error = HandlerTimeoutError(timeout: .nanoseconds(settings.routes[work.route].handlerTimeout ?? 0), attempt: work.attempt)
+            // A batch timed out as one: which member was slow is unknown, so each runs alone.
+            if !isolate(work, error: error, into: &actions) {
+                var timedOut = work
+                if settings.routes[work.route].batch != nil { timedOut.alone = true }
+                fail(timedOut, error: error, into: &actions)
+            }
             actions.wakePoller = actions.wakePoller || shouldWakePoller()
         case .batch(let group, let generation):
             batchDue(group, generation: generation, into: &actions)

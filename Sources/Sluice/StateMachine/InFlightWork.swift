@@ -26,8 +26,13 @@ struct InFlightWork: Sendable {
     /// Attempts lost to a worker process stopped from outside, which do not count as attempts.
     var interruptions = 0
     /// Its batch failed as a whole (the handler threw, its worker crashed, the call timed out):
-    /// nobody knows which message was at fault, so its retry runs in a batch of its own.
+    /// nobody knows which message was at fault, so its retries run in batches of their own.
     var alone = false
+    /// It runs (or ran last) in a batch with other messages.
+    var batched = false
+    /// It was isolated after its batch failed as a whole: it has one attempt more than the retry
+    /// policy's (``ConsumerStateMachine/isolate(_:error:into:)``).
+    var isolated = false
 
     var topicPartition: TopicPartition { message.topicPartition }
 
