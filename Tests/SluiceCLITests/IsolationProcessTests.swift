@@ -54,12 +54,17 @@ extension ProcessTests {
                 #expect(code == 0, "the consumer outlives its trapping handler\n\(run.transcript)")
                 #expect(handledCount(in: run.stdout) == total, "\(run.transcript)")
                 let failures = Self.counts(in: Self.line("failures ", in: run))
-                // 8 poison messages (ids 249, 499, …), each tried twice; every other message once.
-                #expect(failures["retried"] == 8 && failures["dead-lettered"] == 8, "\(failures)")
+                // 8 poison messages (ids 249, 499, …), each tried twice on its own. A cheap handler's
+                // messages travel to the workers several to a frame: a poison message that crashed
+                // its frame first cost each of the frame's messages one more run, alone, and itself
+                // one more attempt.
+                #expect(failures["dead-lettered"] == 8, "\(failures)")
+                #expect((failures["retried"] ?? 0) >= 8, "\(failures)")
                 let consumed = Self.counts(in: Self.line("consumed ", in: run))
                 #expect(consumed["consumed"] == total, "no message read twice: \(consumed)")
+                #expect(consumed["failed"] == 8, "only the poison messages failed for good: \(consumed)")
                 let workers = Self.counts(in: Self.line("workers ", in: run))
-                #expect(workers["crashed"] == 16, "each attempt took its worker down: \(workers)")
+                #expect((16...24).contains(workers["crashed"] ?? 0), "each attempt took its worker down, 2 or 3 per poison message: \(workers)")
                 // 2 workers, and a replacement for each crash (the last ones may still wait for their backoff).
                 #expect((workers["started"] ?? 0) >= 16, "\(workers)")
 

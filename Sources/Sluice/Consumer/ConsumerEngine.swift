@@ -61,6 +61,9 @@ final class ConsumerEngine: @unchecked Sendable {
     static let chunkTargetNanos: Int64 = 250_000
     /// The most messages handed to a worker at once.
     static let maxChunk = 128
+    /// A chunk of cheap calls sent to a worker process in one frame should keep it busy about this
+    /// long: a frame costs two socket round trips (~12–15 µs of CPU).
+    static let frameTargetNanos: Int64 = 1_000_000
 
     init(
         configuration: SluiceConfiguration, handlers: [HandlerInvoker], deadLetters: (any DeadLetterSink)?,
@@ -235,23 +238,35 @@ final class ConsumerEngine: @unchecked Sendable {
             var end = start + 1
             while end < ready.count, ready[end].route == route { end += 1 }
             let handler = handlers[route]
-            guard case .sync = handler, timeout == nil else {
+            guard handler.takesChunks, timeout == nil else {
                 // One call at a time: async handlers, and sync ones under a deadline (a chunk would
-                // leave the messages behind an overrunning call stuck on its thread).
+                // leave the messages behind an overrunning call stuck on its thread, and a worker
+                // process's deadline is per frame).
                 for work in ready[start..<end] { self.start([work], on: handler) }
                 start = end
                 continue
             }
             let mean = meanHandlerNanos.load(ordering: .relaxed)
-            var chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)))
+            // A frame to a worker process costs two socket round trips: amortize them over more.
+            let target = handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos
+            var chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, target / mean)))
             // Never fewer chunks than workers when there is enough to share.
             chunk = min(chunk, max(1, (end - start + configuration.workers - 1) / configuration.workers))
-            var first = start
-            while first < end {
-                let last = min(first + chunk, end)
-                self.start(Array(ready[first..<last]), on: handler)
-                first = last
+            var pending: [InFlightWork] = []
+            pending.reserveCapacity(min(chunk, end - start))
+            for work in ready[start..<end] {
+                if work.alone {
+                    // Isolated after its chunk's worker crashed: it runs by itself.
+                    self.start([work], on: handler)
+                    continue
+                }
+                pending.append(work)
+                if pending.count == chunk {
+                    self.start(pending, on: handler)
+                    pending.removeAll(keepingCapacity: true)
+                }
             }
+            if !pending.isEmpty { self.start(pending, on: handler) }
             start = end
         }
     }

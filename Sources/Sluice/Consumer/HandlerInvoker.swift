@@ -86,6 +86,16 @@ enum HandlerInvoker: Sendable {
         }
     }
 
+    /// Whether several messages go to one call of a per-message handler (``run(_:context:timeout:observers:started:measure:completion:)``):
+    /// synchronous ones on threads, and in worker processes (one frame).
+    var takesChunks: Bool {
+        switch self {
+        case .sync: true
+        case .process(_, _, let batches): !batches
+        case .batch, .async, .asyncBatch: false
+        }
+    }
+
     /// The worker processes, for isolated handlers.
     var pool: ProcessPoolExecutor? {
         if case .process(let pool, _, _) = self { return pool }
@@ -125,14 +135,20 @@ enum HandlerInvoker: Sendable {
                 case .failure(let error): completion(works, Array(repeating: .failure(error), count: works.count), false)
                 }
             }
+        case .process(let pool, let job, _) where works.count > 1:
+            runChunk(works, pool: pool, job: job, observers: observers, measure: measure, completion: completion)
         case .process(let pool, let job, _):
             for work in works {
-                let startedAt = observers.metrics.isEnabled ? MonotonicInstant.now : nil
+                let startedAt = MonotonicInstant.now.nanoseconds
+                let ahead = timeout == nil ? pool.queuedCount : 0
                 let span = observers.tracing.startSpan(work.message, attempt: work.attempt)
                 let future = pool.submit(job: job, payload: WireMessage.encode(work.message, attempt: work.attempt), timeout: timeout)
                 future.whenComplete { outcome in
-                    if let startedAt {
-                        observers.metrics.recordHandlerDuration(topic: work.message.topic, nanoseconds: MonotonicInstant.now.nanoseconds - startedAt.nanoseconds)
+                    let elapsed = MonotonicInstant.now.nanoseconds - startedAt
+                    // Sizes the frames of later messages (the engine chunks only without a deadline).
+                    if timeout == nil { measure(Self.serviceTime(elapsed, queuedAhead: ahead, workers: pool.parallelism)) }
+                    if observers.metrics.isEnabled {
+                        observers.metrics.recordHandlerDuration(topic: work.message.topic, nanoseconds: elapsed)
                     }
                     let result = Self.result(of: outcome, attempt: work.attempt, timeout: timeout)
                     observers.tracing.end(span, result)
@@ -160,6 +176,52 @@ enum HandlerInvoker: Sendable {
         case .batch, .asyncBatch:
             runBatch(works, logger: context(works[0]).logger, timeout: timeout, observers: observers, started: started, completion: completion)
         }
+    }
+
+    /// Sends several messages of a per-message handler to a worker process in one frame; each is
+    /// handled on its own and has its own outcome. A crash of the worker fails them all
+    /// (`wholeBatch`: which one was running is unknown, so each runs once more alone). Only
+    /// without a deadline: the pool's deadline is per frame.
+    private func runChunk(
+        _ works: [InFlightWork], pool: ProcessPoolExecutor, job: String, observers: HandlerObservers,
+        measure: @escaping @Sendable (Int64) -> Void, completion: @escaping Completion
+    ) {
+        let spans = works.map { observers.tracing.startSpan($0.message, attempt: $0.attempt) }
+        let startedAt = MonotonicInstant.now.nanoseconds
+        let ahead = pool.queuedCount
+        let payload = WireMessage.encode(batch: works.map { ($0.message, $0.attempt) })
+        pool.submit(job: ProcessIsolation.chunkJob(job), payload: payload, timeout: nil).whenComplete { outcome in
+            let elapsed = MonotonicInstant.now.nanoseconds - startedAt
+            let perMessage = Self.serviceTime(elapsed, queuedAhead: ahead, workers: pool.parallelism) / Int64(works.count)
+            measure(perMessage)
+            if observers.metrics.isEnabled {
+                for work in works { observers.metrics.recordHandlerDuration(topic: work.message.topic, nanoseconds: perMessage) }
+            }
+            var results: [Result<Void, any Error>]
+            var whole = false
+            switch outcome {
+            case .success(let bytes):
+                do {
+                    results = try WireMessage.decodeOutcomes(bytes, expected: works.count).outcomes.map(Self.result(of:))
+                } catch {
+                    results = Array(repeating: .failure(error), count: works.count)
+                    whole = true
+                }
+            case .failure(let error):
+                // A crash, a stop from outside, or the pool's refusal: every message of the frame.
+                results = Array(repeating: .failure(error), count: works.count)
+                whole = true
+            }
+            for (span, result) in zip(spans, results) { observers.tracing.end(span, result) }
+            completion(works, results, whole)
+        }
+    }
+
+    /// A worker process's time for a task, from the task's time in the pool: a task submitted
+    /// behind `queuedAhead` others waited for about `queuedAhead / workers` of them first.
+    static func serviceTime(_ elapsed: Int64, queuedAhead: Int, workers: Int) -> Int64 {
+        let workers = Int64(max(1, workers))
+        return max(1, elapsed * workers / (Int64(queuedAhead) + workers))
     }
 
     /// Runs a batch handler once over `works` (a batch the state machine formed), then reports

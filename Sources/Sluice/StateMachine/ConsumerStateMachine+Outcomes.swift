@@ -40,6 +40,9 @@ extension ConsumerStateMachine {
                 settle(work, done: true, into: &actions)
             case .failure(let error):
                 endRun(work)
+                // Several messages that failed in one call (a batch, or a chunk whose worker process
+                // crashed): which one was at fault is unknown.
+                if wholeBatch, works.count > 1 { work.batched = true }
                 if wholeBatch, isolate(work, error: error, into: &actions) { continue }
                 if wholeBatch { work.alone = true }
                 fail(work, error: error, into: &actions)
