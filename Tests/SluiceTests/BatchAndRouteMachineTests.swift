@@ -158,4 +158,31 @@ import Testing
         #expect(harness.tick().batches.map { $0.map(\.message.offset) } == [[6, 7]])
         #expect(harness.machine.tracker.commitPoint(of: harness.tp(0)) == 3, "never past the failed offset 3")
     }
+
+    @Test func aChunkOfAPerMessageHandlerThatFailedAsOneRunsEachMessageOnceMoreAlone() throws {
+        var harness = MachineHarness {
+            $0.ordering = .unordered
+            $0.retry = .none
+            $0.failurePolicy = .skip
+        }
+        harness.assign(0)
+        let polled = harness.poll((0..<3).map { harness.message(0, $0) })
+        #expect(polled.dispatch.count == 3, "a per-message route dispatches each; the engine chunks them")
+        // The worker process running the three in one frame crashed: which one did it is unknown.
+        let crashed = harness.machine.finished(polled.dispatch, results: polled.dispatch.map { _ in .failure(TestFailure()) }, wholeBatch: true, now: harness.now)
+        #expect(crashed.logs.filter { if case .retrying = $0 { true } else { false } }.count == 3)
+        #expect(harness.machine.retries.values.allSatisfy { $0.alone && $0.isolated && $0.attempt == 2 })
+        harness.advance(by: .seconds(1))
+        let alone = harness.tick()
+        #expect(alone.dispatch.map(\.message.offset) == [0, 1, 2])
+        #expect(alone.dispatch.allSatisfy { $0.alone }, "the engine sends each in a frame of its own")
+        // Offset 1 was the poison: with one attempt (and the one granted on top) it is skipped;
+        // the others are done. Nothing was skipped for its neighbour's crash.
+        _ = harness.machine.finished(
+            alone.dispatch, results: [.success(()), .failure(TestFailure()), .success(())], now: harness.now)
+        #expect(harness.machine.counters.skipped == 1)
+        #expect(harness.machine.counters.topics.byTopic["t"]?.handled == 2)
+        #expect(harness.machine.tracker.commitPoint(of: harness.tp(0)) == 3)
+    }
 }
+
