@@ -17,10 +17,12 @@ public import SluiceProcessPool
 /// partition, offset, key, value, headers, timestamp and the attempt number), and the outcome
 /// comes back; nothing else is shared, and no closure is sent.
 ///
-/// A worker that dies (a trap, a signal, an exit) fails only the message it was running, with a
-/// `ProcessPoolError` naming the signal or status; the pool starts another worker (with backoff)
-/// and the retry and failure policies decide, so a poison message is retried on a fresh worker,
-/// then dead-lettered. With ``SluiceConfiguration/handlerTimeout`` a call past its deadline has
+/// Cheap messages cross several to a frame (sized to about a millisecond of work, never under a
+/// deadline), each still handled on its own with its own outcome. A worker that dies (a trap, a
+/// signal, an exit) fails what it was running, with a `ProcessPoolError` naming the signal or
+/// status; the pool starts another worker (with backoff). The messages of a frame of several each
+/// run once more alone, as nobody knows which one crashed it; then the retry and failure policies
+/// decide, so a poison message is retried on a fresh worker, then dead-lettered, and it alone. With ``SluiceConfiguration/handlerTimeout`` a call past its deadline has
 /// its worker killed and replaced, and fails with ``HandlerTimeoutError``: a real timeout, which
 /// threads cannot give. Workers are recycled after `maxTasksPerWorker` tasks or above
 /// `maxMemoryBytes`.
