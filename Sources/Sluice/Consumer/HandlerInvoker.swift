@@ -87,11 +87,12 @@ enum HandlerInvoker: Sendable {
     }
 
     /// Whether several messages go to one call of a per-message handler (``run(_:context:timeout:observers:started:measure:completion:)``):
-    /// synchronous ones on threads, and in worker processes (one frame).
+    /// synchronous ones on threads, and in worker processes (one frame), unless the workers are
+    /// recycled after a number of tasks, which counts messages.
     var takesChunks: Bool {
         switch self {
         case .sync: true
-        case .process(_, _, let batches): !batches
+        case .process(let pool, _, let batches): !batches && pool.configuration.maxTasksPerWorker == nil
         case .batch, .async, .asyncBatch: false
         }
     }

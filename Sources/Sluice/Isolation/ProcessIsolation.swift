@@ -17,8 +17,9 @@ public import SluiceProcessPool
 /// partition, offset, key, value, headers, timestamp and the attempt number), and the outcome
 /// comes back; nothing else is shared, and no closure is sent.
 ///
-/// Cheap messages cross several to a frame (sized to about a millisecond of work, never under a
-/// deadline), each still handled on its own with its own outcome. A worker that dies (a trap, a
+/// Cheap messages cross several to a frame (sized to about a millisecond of work; never under a
+/// deadline, nor with `maxTasksPerWorker`, which counts messages), each still handled on its own
+/// with its own outcome. A worker that dies (a trap, a
 /// signal, an exit) fails what it was running, with a `ProcessPoolError` naming the signal or
 /// status; the pool starts another worker (with backoff). The messages of a frame of several each
 /// run once more alone, as nobody knows which one crashed it; then the retry and failure policies
