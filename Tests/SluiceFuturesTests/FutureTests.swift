@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Foundation
 import Synchronization
 import Testing
 
@@ -117,6 +118,11 @@ struct FutureTests {
         }
         gate.open()
         _ = try future.result(timeout: .seconds(10))
+        // The worker makes the result visible, then runs the callbacks: `result` may return while
+        // they still run (it found the result already there). Wait for them, bounded.
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while seen.withLock({ $0.count }) < calls.count, clock.now < deadline { Thread.sleep(forTimeInterval: 0.001) }
 
         let late = Counter()
         future.whenComplete { _ in late.increment() }
