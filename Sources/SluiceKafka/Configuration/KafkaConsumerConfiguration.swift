@@ -76,19 +76,23 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     /// this full time, so tests against it want about 10 ms.
     public var fetchWaitMax: Duration
     /// Prefetch: fetching stops while the local queue holds this many messages.
-    /// librdkafka property: `queued.min.messages`. Default: 250,000 (librdkafka's is 100,000).
-    /// librdkafka 2.0.2 re-checks a full queue only about once a second, so the queue must hold
-    /// about a second of traffic (100,000 measurably starves a fast consumer). Each queued
-    /// message costs its payload plus about 300 bytes, so for small messages this count, not
-    /// ``queuedMaxKilobytes``, bounds the memory: about 75 MB at this default.
+    /// librdkafka property: `queued.min.messages`. Default: ``defaultQueuedMinMessages``, 250,000
+    /// (librdkafka's is 100,000). Each queued message costs its payload plus about 300 bytes, so
+    /// for small messages this count, not ``queuedMaxKilobytes``, bounds the memory: about 75 MB at
+    /// this default. `SluiceConsumer` sizes both from its window instead, unless they were changed.
     ///
-    /// Once the queue is full, 2.0.2 fetches nothing for a second (librdkafka#2879): a consumer
-    /// that handles messages more slowly than they arrive gets at most about this many per
-    /// second. Raise it for handlers that do almost nothing per message.
+    /// Once the queue is full, librdkafka 2.0.2 fetches nothing until something reaches the
+    /// fetcher's thread, or for a second (librdkafka#2879). ``wakesStalledFetcher`` (on by default
+    /// there) wakes it once the queue drained; without it, the queue must hold about a second of
+    /// traffic, and a consumer gets at most about this many messages per second.
     public var queuedMinMessages: Int
     /// Prefetch byte budget in KiB, payload only. librdkafka property:
-    /// `queued.max.messages.kbytes`. Default: 32,768 (32 MiB).
+    /// `queued.max.messages.kbytes`. Default: ``defaultQueuedMaxKilobytes``, 32,768 (32 MiB).
     public var queuedMaxKilobytes: Int
+    /// The default of ``queuedMinMessages``.
+    public static let defaultQueuedMinMessages = 250_000
+    /// The default of ``queuedMaxKilobytes``.
+    public static let defaultQueuedMaxKilobytes = 32_768
     /// How long a partition whose prefetch queue is full waits before it may fetch again.
     /// librdkafka property: `fetch.queue.backoff.ms`, which exists from librdkafka 2.1 on (its own
     /// default, 1 s, idles a consumer that drains its queue faster than that). Default: 10 ms where
@@ -96,6 +100,25 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     /// where it does not: 2.0.2 rejects it as unknown. Not measured on this project's CI, which
     /// links 2.0.2.
     public var fetchQueueBackoff: Duration?
+    /// Whether the consumer wakes librdkafka's fetcher once its queue drained below
+    /// ``queuedMinMessages`` and ``queuedMaxKilobytes`` after it was full. Not a librdkafka property.
+    ///
+    /// librdkafka 2.0.2 stops fetching while the queue is full and looks again only about once a
+    /// second (librdkafka#2879), so a consumer faster than that idles, or needs a prefetch queue
+    /// of a second of traffic. With this on, the consumer samples its queue's length every 256
+    /// messages and, once the queue drained, sends a `ListOffsets` request to the partitions'
+    /// leaders from a thread of its own: the request reaches the fetcher's broker thread, which
+    /// then fetches again at once. It costs one small request per queue refill.
+    /// Default: `true` where the linked librdkafka lacks ``fetchQueueBackoff`` (before 2.1),
+    /// `false` where it has it.
+    public var wakesStalledFetcher: Bool
+
+    /// Whether librdkafka fetches again soon after a full prefetch queue drained (by
+    /// ``wakesStalledFetcher`` or ``fetchQueueBackoff``), so that the queue need not hold a
+    /// second of traffic.
+    public var refetchesPromptly: Bool {
+        wakesStalledFetcher || fetchQueueBackoff != nil || common.properties["fetch.queue.backoff.ms"] != nil
+    }
 
     /// The librdkafka linked at run time, as `rd_kafka_version()` reports it (`0xMMmmrrpp`).
     public static let linkedLibrdkafkaVersion = UInt32(bitPattern: rd_kafka_version())
@@ -125,9 +148,11 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         self.fetchWaitMax = .milliseconds(500)
         // Measured with `sluice bench` (BENCHMARKS.md): peak RSS of a no-op consumer with a 1M
         // backlog of 100-byte messages 306 MB with 1M/64 MiB, 145 MB with these, same throughput.
-        self.queuedMinMessages = 250_000
-        self.queuedMaxKilobytes = 32_768
-        self.fetchQueueBackoff = Self.hasFetchQueueBackoff(version: Self.linkedLibrdkafkaVersion) ? .milliseconds(10) : nil
+        self.queuedMinMessages = Self.defaultQueuedMinMessages
+        self.queuedMaxKilobytes = Self.defaultQueuedMaxKilobytes
+        let hasBackoff = Self.hasFetchQueueBackoff(version: Self.linkedLibrdkafkaVersion)
+        self.fetchQueueBackoff = hasBackoff ? .milliseconds(10) : nil
+        self.wakesStalledFetcher = !hasBackoff
     }
 
     /// The librdkafka properties this configuration stands for; pass-through properties win.

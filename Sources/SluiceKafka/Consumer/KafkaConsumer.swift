@@ -54,6 +54,13 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private let client: RDKafkaClient
     private let state = Mutex(State())
+    /// Wakes librdkafka 2.0.2's fetcher when the queue drained below its thresholds; `nil` where
+    /// the linked librdkafka re-checks by itself (`fetch.queue.backoff.ms`) or it is turned off.
+    private let fetchWaker: FetchWaker?
+    /// The consumer queue (a reference of our own), whose length ``stallDetector`` samples.
+    private let consumerQueue: OpaquePointer?
+    /// Fed by the polling thread only (``poll(timeout:)`` is called from one thread).
+    private var stallDetector: FetchStallDetector
     /// The configuration the consumer was created with.
     public let configuration: KafkaConsumerConfiguration
 
@@ -84,9 +91,21 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.configuration = configuration
         // Serve callbacks (rebalance, commits, errors) from consumer_poll.
         rd_kafka_poll_set_consumer(client.handle)
+        self.stallDetector = FetchStallDetector(
+            minMessages: Int(configuration.librdkafkaProperties["queued.min.messages"] ?? "") ?? 100_000,
+            maxKilobytes: Int(configuration.librdkafkaProperties["queued.max.messages.kbytes"] ?? "") ?? 65_536)
+        if configuration.wakesStalledFetcher {
+            self.fetchWaker = FetchWaker(client: client)
+            self.consumerQueue = rd_kafka_queue_get_consumer(client.handle)
+        } else {
+            self.fetchWaker = nil
+            self.consumerQueue = nil
+        }
     }
 
     deinit {
+        fetchWaker?.stop()
+        if let consumerQueue { rd_kafka_queue_destroy(consumerQueue) }
         if !state.withLock({ $0.isClosing }) {
             // An implicit close in rd_kafka_destroy can hang on 2.0.2; close explicitly to leave the group.
             client.destroyFlags = sluice_rd_kafka_destroy_f_no_consumer_close()
@@ -116,9 +135,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         try ensureOpen()
         // `.zero` is the engine's per-message case: skip `Duration`'s 128-bit arithmetic there.
         let milliseconds = timeout == .zero ? 0 : Int32(clamping: timeout.milliseconds)
-        guard let raw = rd_kafka_consumer_poll(client.handle, milliseconds) else { return nil }
+        guard let raw = rd_kafka_consumer_poll(client.handle, milliseconds) else {
+            if fetchWaker != nil, stallDetector.pollCameBackEmpty() { fetchWaker?.wake() }
+            return nil
+        }
         defer { rd_kafka_message_destroy(raw) }  // every byte is copied out below
         let message = raw.pointee
+        if fetchWaker != nil, stallDetector.polled(payloadBytes: message.len) { sampleQueue() }
         let topic = message.rkt.map { topicName(of: $0) }
         if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
             if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
@@ -135,10 +158,23 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// benchmarks compare the engine with. Returns whether a message (not an error) arrived.
     package func pollDiscarding(timeout: Duration) throws -> Bool {
         try ensureOpen()
-        guard let raw = rd_kafka_consumer_poll(client.handle, Int32(timeout.milliseconds)) else { return false }
+        guard let raw = rd_kafka_consumer_poll(client.handle, Int32(timeout.milliseconds)) else {
+            if fetchWaker != nil, stallDetector.pollCameBackEmpty() { fetchWaker?.wake() }
+            return false
+        }
         defer { rd_kafka_message_destroy(raw) }
+        if fetchWaker != nil, stallDetector.polled(payloadBytes: raw.pointee.len) { sampleQueue() }
         return raw.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR
     }
+
+    /// Samples the consumer queue's length and wakes the fetcher when it drained below the thresholds.
+    private func sampleQueue() {
+        guard let consumerQueue else { return }
+        if stallDetector.sample(queueLength: rd_kafka_queue_length(consumerQueue)) { fetchWaker?.wake() }
+    }
+
+    /// How many times the consumer woke librdkafka's fetcher (see ``KafkaConsumerConfiguration/wakesStalledFetcher``).
+    public var fetcherWakeUps: Int { fetchWaker?.wakeUps ?? 0 }
 
     private func topicName(of topic: OpaquePointer) -> String {
         let cName = rd_kafka_topic_name(topic)!
@@ -340,6 +376,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             return state.isClosing
         }
         if alreadyClosing { return }
+        fetchWaker?.stop()  // no request may be out while the consumer leaves the group
         // Closed for callers only once the close is over: the final revocation still commits.
         defer { state.withLock { $0.isClosed = true } }
         let handle = client.handle
