@@ -68,7 +68,7 @@ final class FetchWaker: Sendable {
             assigned.pointee.elems[index].offset = -1  // the latest offset: any answer will do
         }
         sent.add(1, ordering: .relaxed)
-        let error = rd_kafka_offsets_for_times(client.handle, assigned, 1_000)
+        let error = rd_kafka_offsets_for_times(client.handle, assigned, 500)
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
             client.context.logger.debug("waking the fetcher: \(String(cString: rd_kafka_err2str(error)))")
         }
