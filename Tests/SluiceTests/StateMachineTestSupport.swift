@@ -19,15 +19,19 @@ struct MachineHarness {
     let topic: String
 
     /// A started, connected machine for `topic`, configured by `configure`; `batches` when its
-    /// handler takes batches (with routes, each route's handler says).
-    init(topic: String = "t", batches: Bool = false, _ configure: (inout SluiceConfiguration) -> Void = { _ in }) {
+    /// handler takes batches (with routes, each route's handler says); with `laneRuns` above 1, a
+    /// lane's queued messages start with it as lane runs of at most that many (threads' handlers).
+    init(topic: String = "t", batches: Bool = false, laneRuns: Int = 1, _ configure: (inout SluiceConfiguration) -> Void = { _ in }) {
         var configuration = SluiceConfiguration(brokers: ["in-memory:9092"], groupID: "g", topics: [topic])
         configure(&configuration)
         self.topic = topic
         let handlers = configuration.routes.isEmpty
             ? [(batches: batches, isolated: false)]
             : configuration.routes.map { (batches: $0.handler.handlesBatches, isolated: false) }
-        machine = ConsumerStateMachine(settings: .init(configuration, handlers: handlers), seed: 1)
+        var settings = ConsumerStateMachine.Settings(configuration, handlers: handlers)
+        for index in settings.routes.indices { settings.routes[index].runsLanes = laneRuns > 1 }
+        machine = ConsumerStateMachine(settings: settings, seed: 1)
+        machine.setLaneRunLimit(laneRuns)
         _ = machine.startRequested()
         machine.connected(now: now)
     }

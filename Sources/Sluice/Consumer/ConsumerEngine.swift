@@ -49,6 +49,8 @@ final class ConsumerEngine: @unchecked Sendable {
     /// Mean wall time of one handler call in nanoseconds, as last measured by a worker; sizes
     /// the chunks of messages handed to a worker at once (0: not measured yet).
     private let meanHandlerNanos = Atomic<Int64>(0)
+    /// The lane-run limit last given to the machine, from `meanHandlerNanos`.
+    private let laneRunLimit = Atomic<Int>(maxChunk)
     /// Finished work taken from `storage.retired`; only the poll thread touches it.
     private var graveyard: [InFlightWork] = []
     /// Handler calls whose dispatch waits for the current one to return, when the executor runs
@@ -81,8 +83,14 @@ final class ConsumerEngine: @unchecked Sendable {
                 topics: configuration.namedTopics,
                 routes: configuration.routes.isEmpty ? ["consumer"] : configuration.routes.map(\.name)))
         // Worker processes have real deadlines: the pool kills an overrunning worker.
-        let settings = ConsumerStateMachine.Settings(configuration, handlers: handlers.map { ($0.handlesBatches, $0.isIsolated) })
-        self.storage = Storage(machine: ConsumerStateMachine(settings: settings, seed: seed))
+        var settings = ConsumerStateMachine.Settings(configuration, handlers: handlers.map { ($0.handlesBatches, $0.isIsolated) })
+        for index in settings.routes.indices where handlers[index].runsLanes && settings.routes[index].handlerTimeout == nil {
+            settings.routes[index].runsLanes = true
+        }
+        var machine = ConsumerStateMachine(settings: settings, seed: seed)
+        // Until a handler time is measured (and always with the inline executor of tests).
+        machine.setLaneRunLimit(Self.maxChunk)
+        self.storage = Storage(machine: machine)
         self.runsInline = runsInline
     }
 
@@ -112,6 +120,7 @@ final class ConsumerEngine: @unchecked Sendable {
         if actions.wakePoller { lock.broadcast() }
         for request in actions.deadLetters { writeDeadLetter(request) }
         dispatch(actions.dispatch)
+        dispatch(laneRuns: actions.laneRuns)
         for batch in actions.batches { dispatch(batch: batch) }
     }
 
@@ -271,6 +280,27 @@ final class ConsumerEngine: @unchecked Sendable {
         }
     }
 
+    /// Starts lane runs: each goes whole to one worker (its members must run in order, one after
+    /// the other); runs of one route share a chunk while it has room.
+    func dispatch(laneRuns runs: [[InFlightWork]]) {
+        guard !runs.isEmpty else { return }
+        if runsInline {
+            inline(runs)
+            return
+        }
+        let mean = meanHandlerNanos.load(ordering: .relaxed)
+        let chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)))
+        var pending: [InFlightWork] = []
+        for run in runs {
+            if !pending.isEmpty, pending.count + run.count > chunk || pending[0].route != run[0].route {
+                start(pending, on: handlers[pending[0].route])
+                pending.removeAll(keepingCapacity: true)
+            }
+            pending.append(contentsOf: run)
+        }
+        if !pending.isEmpty { start(pending, on: handlers[pending[0].route]) }
+    }
+
     /// Starts a batch handler call on a batch the machine formed.
     func dispatch(batch: [InFlightWork]) {
         guard let first = batch.first else { return }
@@ -324,7 +354,13 @@ final class ConsumerEngine: @unchecked Sendable {
     }
 
     private func recordHandlerTime(_ nanosPerMessage: Int64) {
-        meanHandlerNanos.store(max(1, nanosPerMessage), ordering: .relaxed)
+        let mean = max(1, nanosPerMessage)
+        meanHandlerNanos.store(mean, ordering: .relaxed)
+        // Lane runs sized like chunks, to a power of two so that the lock is rarely taken for it.
+        let limit = 1 << (Int64.bitWidth - 1 - Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)).leadingZeroBitCount))
+        if laneRunLimit.exchange(limit, ordering: .relaxed) != limit {
+            withMachine { $0.setLaneRunLimit(limit) }
+        }
     }
 
     // MARK: - Completion (worker threads, tasks)

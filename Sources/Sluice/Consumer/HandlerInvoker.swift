@@ -97,6 +97,13 @@ enum HandlerInvoker: Sendable {
         }
     }
 
+    /// Whether it runs lane runs (``ConsumerStateMachine/startWithFollowers(_:into:)``): a
+    /// synchronous per-message handler on threads, which runs a chunk's messages in order and can
+    /// stop a run at its first failure. (In worker processes a crash fails a whole frame.)
+    var runsLanes: Bool {
+        if case .sync = self { true } else { false }
+    }
+
     /// The worker processes, for isolated handlers.
     var pool: ProcessPoolExecutor? {
         if case .process(let pool, _, _) = self { return pool }
@@ -123,8 +130,16 @@ enum HandlerInvoker: Sendable {
                 let start = MonotonicInstant.now
                 var results: [Result<Void, any Error>] = []
                 results.reserveCapacity(works.count)
+                // Lanes of lane runs with a failed member: the rest of such a run does not run.
+                var failedRuns: [OrderingLane] = []
                 for work in works {
-                    results.append(Result { try observers.run(work) { try handler.handle(work.message, context: context(work)) } })
+                    if let runLane = work.runLane, !failedRuns.isEmpty, failedRuns.contains(runLane) {
+                        results.append(.failure(LaneRunSkipped()))
+                        continue
+                    }
+                    let result = Result { try observers.run(work) { try handler.handle(work.message, context: context(work)) } }
+                    if case .failure = result, let runLane = work.runLane { failedRuns.append(runLane) }
+                    results.append(result)
                 }
                 measure((MonotonicInstant.now.nanoseconds - start.nanoseconds) / Int64(works.count))
                 return results

@@ -98,6 +98,14 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         return self.lanes.values[index].removeFirst()
     }
 
+    /// Puts items back at the front of a busy lane's queue, in their order: the un-run rest of a
+    /// lane run whose member failed (the failed member holds the lane). The lane must be busy.
+    mutating func requeueFront(_ items: [Item], lane: Lane) {
+        assert(self.lanes[lane] != nil, "requeued on an idle lane")
+        self.lanes[lane, default: []].prepend(contentsOf: items)
+        self.queuedCount += items.count
+    }
+
     /// Removes the queued items matching the predicate and returns them; running items are
     /// untouched and their lanes stay busy until completed.
     ///

@@ -54,7 +54,7 @@ extension ConsumerStateMachine {
     mutating func ready(_ work: InFlightWork, into actions: inout EngineActions) {
         guard let limits = settings.routes[work.route].batch else {
             markRunning(work)
-            actions.dispatch.append(work)
+            startWithFollowers(work, into: &actions)
             return
         }
         if work.alone {

@@ -22,8 +22,18 @@ extension ConsumerStateMachine {
         advance(to: time)
         var actions = EngineActions()
         let guardsDeadLetters = settings.guardsDeadLetters
+        // Lane runs stop at their first failure: their un-run rest goes back to its lanes first,
+        // so that the failed member, once settled, frees its lane to them and not to later work.
+        let handedBack = settings.runsLanes && results.contains { if case .failure = $0 { true } else { false } }
+            && handBackSkipped(works, results: results)
         for (var work, result) in zip(works, results) {
             var result = result
+            if handedBack, case .failure(let error) = result, error is LaneRunSkipped { continue }
+            // A failed member of a lane run holds its lane now: its retry or settling frees it.
+            if let runLane = work.runLane, case .failure = result {
+                work.lane = runLane
+                work.runLane = nil
+            }
             if let timeout = settings.routes[work.route].handlerTimeout {
                 let call = work.call
                 if overrun.remove(call) != nil { continue }  // failed by its deadline already

@@ -134,6 +134,7 @@ extension ConsumerStateMachine {
             }
         }
         if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
+        if settings.runsLanes { formLaneRuns(in: &actions) }
         return taken
     }
 
@@ -167,7 +168,7 @@ extension ConsumerStateMachine {
             // A lane belongs to one partition, whose queued work is gone: nothing follows.
             var none = EngineActions()
             releaseLane(of: work, into: &none)
-            assert(none.dispatch.isEmpty && none.batches.isEmpty, "a lane outlived its partition's queued work")
+            assert(none.dispatch.isEmpty && none.batches.isEmpty && none.laneRuns.isEmpty, "a lane outlived its partition's queued work")
             dropped.append(work)
         }
         for state in deadLetters.values where !state.isWriting && matches(state.work) {

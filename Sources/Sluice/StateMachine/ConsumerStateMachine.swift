@@ -32,6 +32,8 @@ struct ConsumerStateMachine: Sendable {
     struct Settings: Sendable {
         /// One per route (one in all without routes): each route's handler kind and policies.
         var routes: [RouteSettings]
+        /// Whether any route starts lane runs (``RouteSettings/runsLanes``).
+        var runsLanes: Bool { routes.contains { $0.runsLanes } }
         /// The routes' topic patterns, to find a partition's route.
         var routePatterns: [[TopicPattern]]
         var maxInFlightMessages: Int
@@ -152,6 +154,10 @@ struct ConsumerStateMachine: Sendable {
 
     let settings: Settings
     var lifecycle: ConsumerLifecycle = .idle
+    /// Most messages in a lane run (``RouteSettings/runsLanes``; 1: none). The engine sizes it
+    /// like a chunk, to about 250 µs of the handler's measured time, so that a slow handler's lane
+    /// does not hold a worker long (``ConsumerEngine/chunkTargetNanos``).
+    var laneRunLimit = 1
 
     // MARK: Messages
     var window: InFlightBudget

@@ -14,6 +14,9 @@ struct EngineActions: Sendable {
     var dispatch: [InFlightWork] = []
     /// Batch handler calls to start: each a batch the machine formed, in order.
     var batches: [[InFlightWork]] = []
+    /// Lane runs to start: each a lane's messages in offset order, to run on one worker, one after
+    /// the other, stopping at the first failure (``LaneRunSkipped`` for the rest).
+    var laneRuns: [[InFlightWork]] = []
     /// Dead-letter writes to start.
     var deadLetters: [DeadLetterRequest] = []
     /// Asynchronous handler calls whose deadline passed: cancel their tasks (the works name
@@ -32,7 +35,7 @@ struct EngineActions: Sendable {
 
     /// Whether there is nothing to do.
     var isEmpty: Bool {
-        dispatch.isEmpty && batches.isEmpty && deadLetters.isEmpty && cancel.isEmpty && pause.isEmpty && resume.isEmpty && commit == nil
+        dispatch.isEmpty && batches.isEmpty && laneRuns.isEmpty && deadLetters.isEmpty && cancel.isEmpty && pause.isEmpty && resume.isEmpty && commit == nil
             && logs.isEmpty && !wakePoller
     }
 }

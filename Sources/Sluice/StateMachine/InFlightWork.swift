@@ -33,6 +33,10 @@ struct InFlightWork: Sendable {
     /// It was isolated after its batch failed as a whole: it has one attempt more than the retry
     /// policy's (``ConsumerStateMachine/isolate(_:error:into:)``).
     var isolated = false
+    /// The lane of the lane run it belongs to (``ConsumerStateMachine/startWithFollowers(_:into:)``):
+    /// it runs on one worker with the messages queued behind it on that lane, in order, and only
+    /// the run's last member holds the lane (``lane``). `nil` outside a run.
+    var runLane: OrderingLane?
 
     var topicPartition: TopicPartition { message.topicPartition }
 

@@ -22,6 +22,11 @@ struct RouteSettings: Sendable {
     /// The handler deadline the machine enforces itself (threads and tasks); `nil` when there is
     /// none or the worker processes enforce it.
     var handlerTimeout: Int64?
+    /// Whether a lane's queued messages start together as a lane run, on one worker, in order,
+    /// up to ``ConsumerStateMachine/Settings/laneRunLimit``. The engine sets it for per-message
+    /// handlers on threads without a deadline, where a run can stop at its first failure and hand
+    /// the rest back un-run.
+    var runsLanes = false
 
     /// The limits of a batch route's batches.
     struct BatchLimits: Sendable {

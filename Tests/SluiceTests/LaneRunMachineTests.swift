@@ -1,0 +1,135 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import SluiceFutures
+import Testing
+
+@testable import Sluice
+
+/// Lane runs: with `key` and `partition` ordering, a lane's queued messages start together on
+/// one worker, in order; a run stops at its first failure and its rest waits, un-run, behind the
+/// failed message.
+@Suite struct LaneRunMachineTests {
+    private func offsets(_ works: [InFlightWork]) -> [Int64] { works.map(\.message.offset) }
+
+    /// The results a worker reports for a run whose member at `failing` failed: the ones before
+    /// it succeeded, the ones after it did not run.
+    private func results(_ count: Int, failingAt failing: Int) -> [Result<Void, any Error>] {
+        (0..<count).map { index in
+            index < failing ? .success(()) : index == failing ? .failure(TestFailure()) : .failure(LaneRunSkipped())
+        }
+    }
+
+    @Test func aLanesBacklogStartsAsOneRunWithTheLaneHeldByItsLastMember() throws {
+        var harness = MachineHarness(laneRuns: 128) { $0.ordering = .key }
+        harness.assign(0)
+        let keys = ["a", "a", "b", "a", "b", "c"]
+        let started = harness.poll(keys.enumerated().map { harness.message(0, Int64($0.offset), key: $0.element) })
+        #expect(offsets(started.dispatch) == [5], "c has no backlog: it starts alone")
+        #expect(started.laneRuns.map(offsets) == [[0, 1, 3], [2, 4]])
+        for run in started.laneRuns {
+            #expect(run.allSatisfy { $0.runLane != nil && $0.runLane == run.last?.lane })
+            #expect(run.dropLast().allSatisfy { $0.lane == nil }, "only the last member holds the lane")
+        }
+        #expect(harness.machine.totalRunning == 6)
+        _ = harness.succeed(started.dispatch)
+        for run in started.laneRuns { _ = harness.succeed(run) }
+        #expect(harness.commitPoint(0) == 6)
+        #expect(harness.machine.totalRunning == 0)
+        #expect(harness.machine.window.count == 0)
+    }
+
+    @Test func aRunStopsAtItsFirstFailureAndItsRestRunsAfterTheRetryAheadOfLaterMessages() throws {
+        var harness = MachineHarness(laneRuns: 128) {
+            $0.ordering = .key
+            $0.retry = RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(1), jitter: 0)
+        }
+        harness.assign(0)
+        let started = harness.poll((0..<4).map { harness.message(0, $0, key: "a") })
+        let run = try #require(started.laneRuns.first)
+        #expect(offsets(run) == [0, 1, 2, 3])
+        // 1 fails: 2 and 3 did not run.
+        let failed = harness.machine.finished(run, results: results(4, failingAt: 1), now: harness.now)
+        #expect(failed.dispatch.isEmpty && failed.laneRuns.isEmpty, "nothing of the lane starts while 1 waits for its retry")
+        #expect(harness.commitPoint(0) == 1)
+        #expect(harness.machine.window.count == 3, "1, 2 and 3 are still in flight")
+        #expect(harness.machine.totalRunning == 0)
+        // A later message of the lane queues behind them.
+        let later = harness.poll([harness.message(0, 4, key: "a")])
+        #expect(later.dispatch.isEmpty && later.laneRuns.isEmpty)
+        // The retry starts 1 with the rest, in order: 2 and 3 before 4, none of them charged an attempt.
+        harness.advance(by: .seconds(1))
+        let retried = harness.tick()
+        let again = try #require(retried.laneRuns.first)
+        #expect(offsets(again) == [1, 2, 3, 4])
+        #expect(again.map(\.attempt) == [2, 1, 1, 1])
+        _ = harness.succeed(again)
+        #expect(harness.commitPoint(0) == 5)
+        #expect(harness.machine.window.count == 0)
+        #expect(harness.machine.counters.retried == 1)
+    }
+
+    @Test func runsAreAtMostTheLimitAndFollowEachOther() throws {
+        var harness = MachineHarness(laneRuns: 4) { $0.ordering = .partition }
+        harness.assign(0)
+        let first = harness.poll((0..<10).map { harness.message(0, $0) })
+        #expect(first.laneRuns.map(offsets) == [[0, 1, 2, 3]])
+        let second = harness.succeed(first.laneRuns[0])
+        #expect(second.laneRuns.map(offsets) == [[4, 5, 6, 7]])
+        let third = harness.succeed(second.laneRuns[0])
+        #expect(third.laneRuns.map(offsets) == [[8, 9]])
+        _ = harness.succeed(third.laneRuns[0])
+        #expect(harness.commitPoint(0) == 10)
+    }
+
+    @Test func theLastMembersFailureKeepsTheLaneForItsRetry() throws {
+        var harness = MachineHarness(laneRuns: 128) {
+            $0.ordering = .partition
+            $0.retry = RetryPolicy(maxAttempts: 2, initialBackoff: .seconds(1), jitter: 0)
+        }
+        harness.assign(0)
+        let run = try #require(harness.poll((0..<3).map { harness.message(0, $0) }).laneRuns.first)
+        let failed = harness.machine.finished(run, results: results(3, failingAt: 2), now: harness.now)
+        #expect(failed.dispatch.isEmpty && failed.laneRuns.isEmpty)
+        #expect(harness.poll([harness.message(0, 3)]).dispatch.isEmpty, "3 waits for 2's retry")
+        harness.advance(by: .seconds(1))
+        let retried = harness.tick()
+        #expect(retried.laneRuns.map(offsets) == [[2, 3]])
+    }
+
+    @Test func underTheStopPolicyTheRunsRestNeverRunsAndNothingPastTheFailureIsCommitted() throws {
+        var harness = MachineHarness(laneRuns: 128) {
+            $0.ordering = .key
+            $0.failurePolicy = .stop
+            $0.retry = .none
+        }
+        harness.assign(0)
+        let run = try #require(harness.poll((0..<5).map { harness.message(0, $0, key: "a") }).laneRuns.first)
+        let stopped = harness.machine.finished(run, results: results(5, failingAt: 2), now: harness.now)
+        #expect(stopped.dispatch.isEmpty && stopped.laneRuns.isEmpty)
+        #expect(harness.machine.lifecycle.failure != nil)
+        #expect(harness.commitPoint(0) == 2)
+    }
+
+    @Test func aRevokedPartitionsUnrunMembersAreDroppedNotRequeued() throws {
+        var harness = MachineHarness(laneRuns: 128) {
+            $0.ordering = .key
+            $0.retry = RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(1), jitter: 0)
+        }
+        harness.assign(0)
+        let run = try #require(harness.poll((0..<4).map { harness.message(0, $0, key: "a") }).laneRuns.first)
+        _ = harness.machine.revocationBegan([harness.tp(0)], lost: false, now: harness.now)
+        #expect(harness.machine.isRunning(any: [harness.tp(0)]))
+        _ = harness.machine.finished(run, results: results(4, failingAt: 1), now: harness.now)
+        #expect(!harness.machine.isRunning(any: [harness.tp(0)]), "the drain is over")
+        #expect(harness.machine.scheduler.queuedCount == 0, "2 and 3 are not queued on a revoked partition's lane")
+        harness.advance(by: .seconds(1))
+        let retried = harness.tick()
+        #expect(retried.dispatch.isEmpty && retried.laneRuns.isEmpty, "the retry of 1 is given up")
+        #expect(harness.machine.window.count == 0)
+    }
+}
