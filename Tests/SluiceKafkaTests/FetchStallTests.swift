@@ -113,19 +113,7 @@ extension KafkaComponentTests {
                 }
                 // Without wake-ups only a few refills are awaited (up to a second each on 2.0.2).
                 let target = wakes ? total : 6_000
-                let result = try await onThread { () -> (count: Int, outOfOrder: Int) in
-                    var next: [Int32: Int64] = [:]
-                    var count = 0
-                    var outOfOrder = 0
-                    let deadline = ContinuousClock.now + .seconds(90)
-                    while count < target, ContinuousClock.now < deadline {
-                        guard let message = try consumer.poll(timeout: .milliseconds(100)) else { continue }
-                        if message.offset != next[message.partition, default: 0] { outOfOrder += 1 }
-                        next[message.partition] = message.offset + 1
-                        count += 1
-                    }
-                    return (count, outOfOrder)
-                }
+                let result = try await onThread { try pollInOrder(consumer, target: target, timeout: .seconds(90)) }
                 let wakeUps = consumer.fetcherWakeUps
                 try await close(consumer)
                 #expect(countsPerPartition(reports).values.reduce(0, +) == total)

@@ -36,20 +36,11 @@ extension KafkaComponentTests {
                     configuration.queuedMaxKilobytes = 8_192
                 }
                 let result = try await onThread { () -> (before: Int, after: Int, count: Int, outOfOrder: Int, next: [Int32: Int64]) in
-                    var next: [Int32: Int64] = [:]
-                    var count = 0
-                    var outOfOrder = 0
                     var before = 0
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    while count < total, ContinuousClock.now < deadline {
-                        guard let message = try consumer.poll(timeout: .milliseconds(100)) else { continue }
-                        // Offsets per partition arrive contiguous, from 0: nothing lost or repeated.
-                        if message.offset != next[message.partition, default: 0] { outOfOrder += 1 }
-                        next[message.partition] = message.offset + 1
-                        count += 1
+                    let read = try pollInOrder(consumer, target: total, timeout: .seconds(60)) { count in
                         if count == warmUp { before = try residentBytes() }
                     }
-                    return (before, try residentBytes(), count, outOfOrder, next)
+                    return (before, try residentBytes(), read.count, read.outOfOrder, read.next)
                 }
                 try await close(consumer)
 

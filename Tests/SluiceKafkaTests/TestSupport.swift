@@ -291,6 +291,26 @@ func consume(
     return received
 }
 
+/// Polls `consumer` until `target` messages arrived or `timeout` passed, calling `each` with the
+/// count so far after every message. Offsets of each partition must arrive contiguous from 0:
+/// `outOfOrder` counts those that did not (lost or repeated ones), `next` is each partition's next.
+func pollInOrder(
+    _ consumer: KafkaConsumer, target: Int, timeout: Duration, each: (Int) throws -> Void = { _ in }
+) throws -> (count: Int, outOfOrder: Int, next: [Int32: Int64]) {
+    var next: [Int32: Int64] = [:]
+    var count = 0
+    var outOfOrder = 0
+    let deadline = ContinuousClock.now + timeout
+    while count < target, ContinuousClock.now < deadline {
+        guard let message = try consumer.poll(timeout: .milliseconds(100)) else { continue }
+        if message.offset != next[message.partition, default: 0] { outOfOrder += 1 }
+        next[message.partition] = message.offset + 1
+        count += 1
+        try each(count)
+    }
+    return (count, outOfOrder, next)
+}
+
 /// Polls until a whole `quietPeriod` passes without a message (bounded by `timeout`): whatever
 /// this returns after everything was consumed is a duplicate.
 func drain(_ consumer: KafkaConsumer, quietPeriod: Duration = .milliseconds(500), timeout: Duration = .seconds(10)) throws
