@@ -59,8 +59,10 @@ extension ConsumerStateMachine {
     /// such a member (the caller then skips them).
     mutating func handBackSkipped(_ works: [InFlightWork], results: [Result<Void, any Error>]) -> Bool {
         var skipped: [(lane: OrderingLane, works: [InFlightWork])] = []
+        var found = false
         for (work, result) in zip(works, results) {
             guard case .failure(let error) = result, error is LaneRunSkipped, let lane = work.runLane else { continue }
+            found = true
             endRun(work)
             if isGivenUp(work) {
                 release(work)
@@ -76,6 +78,6 @@ extension ConsumerStateMachine {
             }
         }
         for (lane, works) in skipped { scheduler.requeueFront(works, lane: lane) }
-        return true
+        return found
     }
 }

@@ -24,8 +24,10 @@ extension ConsumerStateMachine {
         let guardsDeadLetters = settings.guardsDeadLetters
         // Lane runs stop at their first failure: their un-run rest goes back to its lanes first,
         // so that the failed member, once settled, frees its lane to them and not to later work.
-        let handedBack = settings.runsLanes && results.contains { if case .failure = $0 { true } else { false } }
-            && handBackSkipped(works, results: results)
+        var handedBack = false
+        if settings.runsLanes, results.contains(where: { if case .failure = $0 { true } else { false } }) {
+            handedBack = handBackSkipped(works, results: results)
+        }
         for (var work, result) in zip(works, results) {
             var result = result
             if handedBack, case .failure(let error) = result, error is LaneRunSkipped { continue }
