@@ -31,8 +31,13 @@ internal import Darwin
 /// try consumer.close(timeout: .seconds(10))
 /// ```
 ///
-/// `@unchecked Sendable`: the librdkafka handle is thread-safe, and the topic-name cache and the
-/// closed flag are behind a `Mutex`.
+/// Where the linked librdkafka re-checks a full prefetch queue only once a second (before 2.1), the
+/// consumer wakes its fetcher itself once the queue drained, from a thread of its own
+/// (``KafkaConsumerConfiguration/wakesStalledFetcher``).
+///
+/// `@unchecked Sendable`: the librdkafka handle is thread-safe, the topic-name cache is behind a
+/// `Mutex`, the closed flag is atomic, and what only polling touches (the last topic, the
+/// fetch-stall detector) is the polling thread's.
 public final class KafkaConsumer: @unchecked Sendable {
     /// How ``commit(_:mode:)`` waits.
     public struct CommitMode: Hashable, Sendable {
@@ -46,14 +51,17 @@ public final class KafkaConsumer: @unchecked Sendable {
     private struct State {
         /// Set once ``close(timeout:)`` begins (it runs once).
         var isClosing = false
-        /// Set once it ended: calls then fail.
-        var isClosed = false
         /// Topic names by librdkafka's name pointer, so that polling does not build a String per message.
         var topicNames: [UInt: (cString: ContiguousArray<CChar>, name: String)] = [:]
     }
 
     private let client: RDKafkaClient
     private let state = Mutex(State())
+    /// Set once ``close(timeout:)`` ended: calls then fail. An atomic, not `state`: every poll reads it.
+    private let closed = Atomic<Bool>(false)
+    /// The topic of the last polled message, by librdkafka's name pointer (messages come in runs
+    /// of one partition): polling thread only, no lock.
+    private var lastTopic: (key: UInt, cString: ContiguousArray<CChar>, name: String)?
     /// Wakes librdkafka 2.0.2's fetcher when the queue drained below its thresholds; `nil` where
     /// the linked librdkafka re-checks by itself (`fetch.queue.backoff.ms`) or it is turned off.
     private let fetchWaker: FetchWaker?
@@ -113,7 +121,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     private func ensureOpen() throws {
-        if state.withLock({ $0.isClosed }) { throw KafkaError.closed("consumer") }
+        if closed.load(ordering: .acquiring) { throw KafkaError.closed("consumer") }
     }
 
     /// Subscribes to topics (replacing any earlier subscription). Partitions arrive through rebalances.
@@ -179,15 +187,20 @@ public final class KafkaConsumer: @unchecked Sendable {
     private func topicName(of topic: OpaquePointer) -> String {
         let cName = rd_kafka_topic_name(topic)!
         let key = UInt(bitPattern: cName)
-        return state.withLock { state in
+        if let last = lastTopic, last.key == key, last.cString.withUnsafeBufferPointer({ strcmp($0.baseAddress!, cName) == 0 }) {
+            return last.name
+        }
+        let entry = state.withLock { state in
             // The pointer is stable while the topic object lives; compare contents in case it was reused.
             if let cached = state.topicNames[key], cached.cString.withUnsafeBufferPointer({ strcmp($0.baseAddress!, cName) == 0 }) {
-                return cached.name
+                return cached
             }
             let name = String(cString: cName)
             state.topicNames[key] = (ContiguousArray(name.utf8CString), name)
-            return name
+            return state.topicNames[key]!
         }
+        lastTopic = (key, entry.cString, entry.name)
+        return entry.name
     }
 
     /// Stops fetching from these partitions. librdkafka purges their prefetched messages and
@@ -344,7 +357,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Watermarks from the last fetch, without a request (cheap enough for lag statistics).
     public func cachedWatermarks(of partition: TopicPartition) -> KafkaWatermarks? {
-        if state.withLock({ $0.isClosed }) { return nil }
+        if closed.load(ordering: .acquiring) { return nil }
         return client.cachedWatermarks(partition)
     }
 
@@ -355,7 +368,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Whether ``close(timeout:)`` has completed (or was attempted).
-    public var isClosed: Bool { state.withLock { $0.isClosed } }
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
 
     /// Leaves the group and closes the consumer, waiting at most `timeout`.
     ///
@@ -378,7 +391,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if alreadyClosing { return }
         fetchWaker?.stop()  // no request may be out while the consumer leaves the group
         // Closed for callers only once the close is over: the final revocation still commits.
-        defer { state.withLock { $0.isClosed = true } }
+        defer { closed.store(true, ordering: .releasing) }
         let handle = client.handle
         let queue = rd_kafka_queue_new(handle)!
         defer { rd_kafka_queue_destroy(queue) }
