@@ -167,6 +167,41 @@ struct ObservabilityTests {
         #expect(during.contains("# TYPE sluice_handler_duration_seconds histogram"))
     }
 
+    /// With a prefetch queue far smaller than the backlog, the consumer wakes librdkafka's
+    /// fetcher once per refill, and the count reaches `/metrics`.
+    @Test func fetcherWakeUpsReachTheMetrics() async throws {
+        PrometheusExport.bootstrap()
+        let topic = "wakeups-\(UUID().uuidString.prefix(8))"
+        let total = 30_000
+        let broker = try EmbeddedBroker(logger: Self.logger)
+        try broker.createTopic(topic, partitions: 4)
+        try Self.produce(broker, topic: topic, count: total)
+        var config = Self.configuration(broker, topic: topic, group: "wakeups")
+        config.kafka.wakesStalledFetcher = true
+        config.kafka.queuedMinMessages = 1_000  // kept: not the default
+        config.kafka.common.properties["max.partition.fetch.bytes"] = "16384"  // small fetches, many refills
+        let consumer = try SluiceConsumer(configuration: config, handler: ClosureMessageHandler { _, _ in }, logger: Self.logger)
+        let running = try await Self.start(consumer)
+        let filter = "topic=\"\(topic)\""
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(60))
+        var handled = 0.0
+        while clock.now < deadline, handled < Double(total) {
+            try await Task.sleep(for: .milliseconds(100))
+            handled = Self.samples(try await running.get("/metrics").1, "sluice_messages_handled_total", containing: filter).first ?? 0
+        }
+        try await Task.sleep(for: .milliseconds(600))  // one more publication
+        let (_, scrape) = try await running.get("/metrics")
+        running.consumer.stop()
+        _ = try await running.run.value
+        running.server.cancel()
+        _ = await running.server.result
+        #expect(handled == Double(total))
+        // Process-wide, like every counter here: no other test of this process fills its queue.
+        let wakeUps = Self.samples(scrape, "sluice_fetcher_wakeups_total").first ?? 0
+        #expect(wakeUps >= 5, "\(wakeUps) wake-ups for \(total) messages through a queue of 1,000")
+    }
+
     @Test func liveFailsWhileTheLoopIsStalledAndReadyFollowsTheAssignment() async throws {
         let topic = "health-\(UUID().uuidString.prefix(8))"
         let broker = try EmbeddedBroker(logger: Self.logger)

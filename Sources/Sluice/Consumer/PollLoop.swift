@@ -360,6 +360,7 @@ final class PollLoop: @unchecked Sendable {
     private func publishMetrics(_ source: (any MessageSource)?) {
         guard engine.metrics.isEnabled else { return }
         var snapshot = engine.withMachine { EngineMetrics.Snapshot($0) }
+        snapshot.fetcherWakeUps = source?.fetcherWakeUps
         for (tp, position) in snapshot.lag {
             if let high = source?.cachedHighWatermark(of: tp) {
                 snapshot.lag[tp] = max(0, high - position)

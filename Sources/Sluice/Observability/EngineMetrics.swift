@@ -38,6 +38,8 @@ final class EngineMetrics: @unchecked Sendable {
         /// Lag of each assigned partition (log end offset minus committed offset).
         var lag: [TopicPartition: Int64] = [:]
         var spanPauses = 0
+        /// Wake-ups of librdkafka's fetcher so far (`nil`: no source to ask).
+        var fetcherWakeUps: Int?
         /// Each assigned partition's oldest unfinished message age (seconds) and uncommitted span.
         var partitions: [TopicPartition: (oldestUnfinishedAge: Double, uncommittedSpan: Int64)] = [:]
     }
@@ -97,6 +99,8 @@ final class EngineMetrics: @unchecked Sendable {
     /// Publishes what changed since the last call. Poll thread only.
     func publish(_ now: Snapshot) {
         guard isEnabled else { return }
+        var now = now
+        if now.fetcherWakeUps == nil { now.fetcherWakeUps = published.fetcherWakeUps }
         for (topic, counts) in now.topics {
             let before = published.topics[topic] ?? TopicCounters()
             let dimensions = [("topic", topic)]
@@ -113,6 +117,7 @@ final class EngineMetrics: @unchecked Sendable {
         }
         increment("sluice_pauses_total", [], by: now.pauses - published.pauses)
         increment("sluice_span_pauses_total", [], by: now.spanPauses - published.spanPauses)
+        increment("sluice_fetcher_wakeups_total", [], by: (now.fetcherWakeUps ?? 0) - (published.fetcherWakeUps ?? 0))
         increment("sluice_commits_total", [("result", "success")], by: now.commits - published.commits)
         increment("sluice_commits_total", [("result", "failure")], by: now.commitFailures - published.commitFailures)
         for (event, count) in now.rebalanceEvents {

@@ -67,6 +67,8 @@ final class KafkaMessageSource: MessageSource {
         consumer.cachedWatermarks(of: partition)?.high
     }
 
+    var fetcherWakeUps: Int { consumer.fetcherWakeUps }
+
     func close(remaining: () -> Duration) throws {
         try consumer.close(remaining: remaining)
     }

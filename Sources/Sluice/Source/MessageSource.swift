@@ -50,6 +50,15 @@ package protocol MessageSource: AnyObject, Sendable {
     /// positive; past it, gives up (and the group notices the member gone after its session
     /// timeout).
     func close(remaining: () -> Duration) throws
+
+    /// How many times the source woke its fetcher after its prefetch queue drained
+    /// (``KafkaConsumerConfiguration/wakesStalledFetcher``).
+    var fetcherWakeUps: Int { get }
+}
+
+extension MessageSource {
+    /// None: a source without a fetcher to wake (the test kit's).
+    package var fetcherWakeUps: Int { 0 }
 }
 
 /// Where a ``MessageSource`` reports what happens inside ``MessageSource/poll(timeout:)``.
