@@ -26,8 +26,8 @@ extension KafkaComponentTests {
 
         @Test func aQueueThatNeverFillsNeverWakesTheFetcher() {
             var detector = FetchStallDetector(minMessages: 20_000, maxKilobytes: 16_384)
-            let wakes1 = poll(&detector, count: 100_000) { _ in 5_000 }
-            #expect(wakes1 == 0)
+            let belowThreshold = poll(&detector, count: 100_000) { _ in 5_000 }
+            #expect(belowThreshold == 0)
             // An idle consumer (empty polls, nothing full before) sends nothing either.
             var idleWakes = 0
             for _ in 0..<1_000 where detector.pollCameBackEmpty() { idleWakes += 1 }
@@ -37,12 +37,12 @@ extension KafkaComponentTests {
         @Test func aFullQueueThatDrainedWakesTheFetcherOnceEachTime() {
             var detector = FetchStallDetector(minMessages: 20_000, maxKilobytes: 16_384)
             // Full for 10,000 messages: no wake-up while full.
-            let wakes2 = poll(&detector, count: 10_000) { _ in 25_000 }
-            #expect(wakes2 == 0)
+            let whileFull = poll(&detector, count: 10_000) { _ in 25_000 }
+            #expect(whileFull == 0)
             #expect(detector.sawFull)
             // Drained below the threshold: exactly one wake-up, however long it stays there.
-            let wakes3 = poll(&detector, count: 10_000) { _ in 10_000 }
-            #expect(wakes3 == 1)
+            let afterDraining = poll(&detector, count: 10_000) { _ in 10_000 }
+            #expect(afterDraining == 1)
             #expect(!detector.sawFull)
             // Three more refills and drains: one wake-up each.
             var wakes = 0
@@ -57,36 +57,36 @@ extension KafkaComponentTests {
             // Samples are 256 messages apart: a queue that touched the threshold between two of
             // them is seen within twice that.
             var detector = FetchStallDetector(minMessages: 20_000, maxKilobytes: 16_384)
-            let wakes4 = poll(&detector, count: 256) { _ in 19_600 }
-            #expect(wakes4 == 0)
+            let nearlyFull = poll(&detector, count: 256) { _ in 19_600 }
+            #expect(nearlyFull == 0)
             #expect(detector.sawFull)
-            let wakes5 = poll(&detector, count: 256) { _ in 19_000 }
-            #expect(wakes5 == 1)
+            let drained = poll(&detector, count: 256) { _ in 19_000 }
+            #expect(drained == 1)
         }
 
         @Test func theByteBudgetCountsToo() {
             // 4 MiB of 1 KiB payloads is 4,096 messages, far below the count threshold.
             var detector = FetchStallDetector(minMessages: 250_000, maxKilobytes: 4_096)
-            let wakes6 = poll(&detector, count: 1_024, payload: 1_024) { _ in 5_000 }
-            #expect(wakes6 == 0)
+            let whileOverBudget = poll(&detector, count: 1_024, payload: 1_024) { _ in 5_000 }
+            #expect(whileOverBudget == 0)
             #expect(detector.sawFull)
-            let wakes7 = poll(&detector, count: 1_024, payload: 1_024) { _ in 1_000 }
-            #expect(wakes7 == 1)
+            let underBudget = poll(&detector, count: 1_024, payload: 1_024) { _ in 1_000 }
+            #expect(underBudget == 1)
             // The same queue lengths of 100-byte messages are far from either budget.
             var small = FetchStallDetector(minMessages: 250_000, maxKilobytes: 4_096)
-            let wakes8 = poll(&small, count: 1_024, payload: 100) { _ in 5_000 }
-            #expect(wakes8 == 0)
+            let smallMessages = poll(&small, count: 1_024, payload: 100) { _ in 5_000 }
+            #expect(smallMessages == 0)
             #expect(!small.sawFull)
         }
 
         @Test func anEmptyPollAfterAFullQueueWakesTheFetcher() {
             var detector = FetchStallDetector(minMessages: 20_000, maxKilobytes: 16_384)
-            let wakes9 = poll(&detector, count: 512) { _ in 30_000 }
-            #expect(wakes9 == 0)
-            let wakes10 = detector.pollCameBackEmpty()
-            #expect(wakes10)
-            let wakes11 = detector.pollCameBackEmpty()
-            #expect(!wakes11, "once per refill")
+            let whileFullAgain = poll(&detector, count: 512) { _ in 30_000 }
+            #expect(whileFullAgain == 0)
+            let firstEmptyPoll = detector.pollCameBackEmpty()
+            #expect(firstEmptyPoll)
+            let secondEmptyPoll = detector.pollCameBackEmpty()
+            #expect(!secondEmptyPoll, "once per refill")
         }
 
         /// On the embedded broker, with a prefetch queue of 2,000 messages, a consumer reading a
