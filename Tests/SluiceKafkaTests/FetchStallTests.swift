@@ -79,6 +79,22 @@ extension KafkaComponentTests {
             #expect(!small.sawFull)
         }
 
+        @Test func largeMessagesCountAgainstTheByteBudgetNotTheMargin() {
+            // 1 MB messages against 16 MiB: an empty or short queue is not full (the margin of
+            // 512 messages alone would be 512 MB); 16 of them are.
+            var detector = FetchStallDetector(minMessages: 20_000, maxKilobytes: 16_384)
+            let shortQueue = poll(&detector, count: 512, payload: 1_000_000) { _ in 3 }
+            #expect(shortQueue == 0)
+            #expect(!detector.sawFull)
+            let emptyPoll = detector.pollCameBackEmpty()
+            #expect(!emptyPoll)
+            let fullQueue = poll(&detector, count: 256, payload: 1_000_000) { _ in 17 }
+            #expect(fullQueue == 0)
+            #expect(detector.sawFull)
+            let drainedQueue = poll(&detector, count: 256, payload: 1_000_000) { _ in 2 }
+            #expect(drainedQueue == 1)
+        }
+
         @Test func anEmptyPollAfterAFullQueueWakesTheFetcher() {
             var detector = FetchStallDetector(minMessages: 20_000, maxKilobytes: 16_384)
             let whileFullAgain = poll(&detector, count: 512) { _ in 30_000 }

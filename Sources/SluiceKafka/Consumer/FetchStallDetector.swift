@@ -58,8 +58,10 @@ struct FetchStallDetector: Sendable {
         }
         polledSinceSample = 0
         bytesSinceSample = 0
+        // The byte margin is the same stretch of messages, but at most half the budget: with large
+        // messages a count margin alone would exceed the budget and make an empty queue look full.
         let nearFull = queueLength + margin >= minMessages
-            || (queueLength + margin) * averagePayload >= maxBytes
+            || queueLength * averagePayload + min(margin * averagePayload, maxBytes / 2) >= maxBytes
         if nearFull {
             sawFull = true
             return false
