@@ -255,10 +255,8 @@ final class ConsumerEngine: @unchecked Sendable {
                 start = end
                 continue
             }
-            let mean = meanHandlerNanos.load(ordering: .relaxed)
             // A frame to a worker process costs two socket round trips: amortize them over more.
-            let target = handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos
-            var chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, target / mean)))
+            var chunk = chunkSize(target: handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos)
             // Never fewer chunks than workers when there is enough to share.
             chunk = min(chunk, max(1, (end - start + configuration.workers - 1) / configuration.workers))
             var pending: [InFlightWork] = []
@@ -288,8 +286,7 @@ final class ConsumerEngine: @unchecked Sendable {
             inline(runs)
             return
         }
-        let mean = meanHandlerNanos.load(ordering: .relaxed)
-        let chunk = mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)))
+        let chunk = chunkSize(target: Self.chunkTargetNanos)
         var pending: [InFlightWork] = []
         for run in runs {
             if !pending.isEmpty, pending.count + run.count > chunk || pending[0].route != run[0].route {
@@ -353,11 +350,19 @@ final class ConsumerEngine: @unchecked Sendable {
         HandlerContext(attempt: work.attempt, logger: logger, message: work.message)
     }
 
+    /// Messages a chunk of about `target` nanoseconds of the measured handler time holds, from 1
+    /// to ``maxChunk``; 1 until a handler time is measured.
+    private func chunkSize(target: Int64) -> Int {
+        let mean = meanHandlerNanos.load(ordering: .relaxed)
+        return mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, target / mean)))
+    }
+
     private func recordHandlerTime(_ nanosPerMessage: Int64) {
         let mean = max(1, nanosPerMessage)
         meanHandlerNanos.store(mean, ordering: .relaxed)
         // Lane runs sized like chunks, to a power of two so that the lock is rarely taken for it.
-        let limit = 1 << (Int64.bitWidth - 1 - Int(min(Int64(Self.maxChunk), max(1, Self.chunkTargetNanos / mean)).leadingZeroBitCount))
+        let size = chunkSize(target: Self.chunkTargetNanos)
+        let limit = 1 << (Int.bitWidth - 1 - size.leadingZeroBitCount)
         if laneRunLimit.exchange(limit, ordering: .relaxed) != limit {
             withMachine { $0.setLaneRunLimit(limit) }
         }
