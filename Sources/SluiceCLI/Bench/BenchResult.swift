@@ -50,6 +50,9 @@ struct BenchResult: Codable, Sendable {
     /// CPU time of the scenario's process per message from the first handled message to the
     /// last, in µs: what the consumer costs, whatever else runs on the machine.
     var cpuMicrosPerMessage: Double?
+    /// `malloc`-family calls of the scenario's process per message over the same span, when
+    /// `sluice bench` runs with ordo-one's malloc-interposer preloaded (``AllocationCounter``).
+    var allocationsPerMessage: Double?
     /// For a spinning handler: the share of that CPU time spent in the handler's own work
     /// (cost × messages / CPU time). Unlike the rate, it does not depend on how many cores the
     /// rest of the machine leaves free: 1 − share is what the engine and librdkafka cost.

@@ -36,6 +36,7 @@ struct BenchScenarioRunner: Sendable {
     /// Runs the scenario; a failure is reported in the result, not thrown.
     func run() async -> BenchResult {
         let baseline = ProcessMetrics.currentRSSMegabytes()
+        AllocationCounter.start()
         var result = BenchResult(name: scenario.name, summary: scenario.summary, messages: scenario.messages, handled: 0)
         do {
             switch scenario.kind {
@@ -272,6 +273,7 @@ struct BenchScenarioRunner: Sendable {
         result.cpuSeconds = cpu
         if let window = recorder.cpuSeconds, scenario.messages > 1 {
             result.cpuMicrosPerMessage = window * 1e6 / Double(scenario.messages - 1)
+            result.allocationsPerMessage = recorder.allocations.map { Double($0) / Double(scenario.messages - 1) }
             if scenario.kind == .sync, scenario.spinMicros + scenario.callMicros > 0, window > 0 {
                 result.handlerCPUShare = Double(scenario.spinMicros + scenario.callMicros) * Double(scenario.messages - 1) / (window * 1e6)
             } else if scenario.kind == .batch, let batch = result.meanBatchSize, window > 0 {

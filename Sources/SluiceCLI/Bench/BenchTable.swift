@@ -11,21 +11,26 @@ internal import Foundation
 enum BenchTable {
     /// The report as aligned text: one row per throughput scenario, then idle CPU and notes.
     static func render(_ report: BenchReport) -> String {
-        let header = [
+        // The allocation column only when counted (`AllocationCounter`).
+        let countsAllocations = report.scenarios.contains { $0.allocationsPerMessage != nil }
+        var header = [
             "scenario", "handled", "msg/s", "2nd half", "×ceiling", "×ideal", "p50 ms", "p99 ms", "commit p99",
             "CPU µs/msg", "in handler", "peak RSS",
         ]
+        if countsAllocations { header.append("allocs/msg") }
         var rows: [[String]] = []
         var lines: [String] = []
         for result in report.scenarios where result.idleCPUPercent == nil && !(result.error != nil && result.handled == 0) {
-            rows.append([
+            var row = [
                 result.name, "\(result.handled)", rate(result.messagesPerSecond), rate(result.steadyMessagesPerSecond),
                 ratio(result.ratioToCeiling), ratio(result.ratioToIdeal),
                 number(result.pollToDoneP50Milliseconds), number(result.pollToDoneP99Milliseconds),
                 number(result.doneToCommitPointP99Milliseconds), number(result.cpuMicrosPerMessage),
                 ratio(result.handlerCPUShare),
                 result.peakRSSMegabytes.map { String(format: "%.0f MB", $0) } ?? "-",
-            ])
+            ]
+            if countsAllocations { row.append(number(result.allocationsPerMessage)) }
+            rows.append(row)
         }
         var widths = header.map(\.count)
         for row in rows {
@@ -63,6 +68,9 @@ enum BenchTable {
         lines.append("commit p99: done → commit point; CPU µs/msg: the scenario process's CPU time per message while")
         lines.append("it ran; in handler: the share of it spent spinning in the handler (depends little on other load);")
         lines.append("peak RSS: VmHWM of the scenario's own process (the broker runs in the parent).")
+        if countsAllocations {
+            lines.append("allocs/msg: malloc calls of the scenario's process per message (malloc-interposer preloaded).")
+        }
         let load = [report.loadAverageAtStart, report.loadAverageAtEnd].map { $0.map { String(format: "%.2f", $0) } ?? "?" }
         lines.append("\(report.cores) cores, load average \(load[0]) at the start, \(load[1]) at the end.")
         return lines.joined(separator: "\n")

@@ -30,6 +30,10 @@ final class CompletionRecorder: @unchecked Sendable {
     /// Process CPU time at the first and the `target`-th message, in µs (0: not yet).
     private let firstCPU = Atomic<Int64>(0)
     private let lastCPU = Atomic<Int64>(0)
+    /// The process's allocation count at the first and the `target`-th message (-1: not yet, or
+    /// no allocation counter).
+    private let firstAllocations = Atomic<Int64>(-1)
+    private let lastAllocations = Atomic<Int64>(-1)
     /// Messages outside the slots (an unexpected partition or offset), or handled twice.
     private let strays = Atomic<Int>(0)
 
@@ -79,11 +83,13 @@ final class CompletionRecorder: @unchecked Sendable {
         if count == 1 {
             firstAt.store(now, ordering: .releasing)
             firstCPU.store(Int64(ProcessMetrics.cpuSeconds() * 1e6), ordering: .releasing)
+            if let allocations = AllocationCounter.allocations() { firstAllocations.store(allocations, ordering: .releasing) }
         }
         if count == max(1, target / 2) { middleAt.store(now, ordering: .releasing) }
         if count == target {
             lastAt.store(now, ordering: .releasing)
             lastCPU.store(Int64(ProcessMetrics.cpuSeconds() * 1e6), ordering: .releasing)
+            if let allocations = AllocationCounter.allocations() { lastAllocations.store(allocations, ordering: .releasing) }
         }
     }
 
@@ -94,6 +100,15 @@ final class CompletionRecorder: @unchecked Sendable {
         let last = lastCPU.load(ordering: .acquiring)
         guard first > 0, last > 0 else { return nil }
         return Double(last - first) / 1e6
+    }
+
+    /// `malloc` calls of the whole process from the first handled message to the `target`-th;
+    /// `nil` before that or without ``AllocationCounter``.
+    var allocations: Int64? {
+        let first = firstAllocations.load(ordering: .acquiring)
+        let last = lastAllocations.load(ordering: .acquiring)
+        guard first >= 0, last >= 0 else { return nil }
+        return last - first
     }
 
     /// Seconds from the first handled message to the `target`-th; `nil` before that.
