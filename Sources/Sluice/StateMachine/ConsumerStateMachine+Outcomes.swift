@@ -28,6 +28,9 @@ extension ConsumerStateMachine {
         if settings.runsLanes, results.contains(where: { if case .failure = $0 { true } else { false } }) {
             handedBack = handBackSkipped(works, results: results)
         }
+        // Completions come in runs of one partition (a chunk is a slice of one partition's
+        // fetch): its `running` count and epoch are looked up once per run of successes.
+        var run: CompletionRun?
         for (var work, result) in zip(works, results) {
             var result = result
             if handedBack, case .failure(let error) = result, error is LaneRunSkipped { continue }
@@ -48,9 +51,18 @@ extension ConsumerStateMachine {
                 if guardsDeadLetters { deadLetterGuard.record(deadLettered: false) }
                 counters.count(work.message.topic) { $0.handled += 1 }
                 counters.recordDone(polledAt: work.polledAt, at: now)
-                endRun(work)
-                settle(work, done: true, into: &actions)
+                let tp = work.topicPartition
+                if run?.tp != tp {
+                    endRuns(of: run)
+                    run = CompletionRun(tp: tp, epoch: partitions[tp]?.epoch)
+                }
+                run!.ended += 1
+                totalRunning -= 1
+                settle(work, done: true, epoch: run!.epoch, into: &actions)
             case .failure(let error):
+                // The policy may change the partitions' state: no run is carried across it.
+                endRuns(of: run)
+                run = nil
                 endRun(work)
                 // Several messages that failed in one call (a batch, or a chunk whose worker process
                 // crashed): which one was at fault is unknown.
@@ -60,8 +72,28 @@ extension ConsumerStateMachine {
                 fail(work, error: error, into: &actions)
             }
         }
+        endRuns(of: run)
         actions.wakePoller = actions.wakePoller || shouldWakePoller()
         return actions
+    }
+
+    /// Successes of one partition in a row within one ``finished(_:results:wholeBatch:now:)``.
+    struct CompletionRun {
+        let tp: TopicPartition
+        /// The partition's assignment epoch when the run began (`nil`: not assigned).
+        let epoch: UInt64?
+        /// Calls of the run that ended: counted off `totalRunning` already, off `running` not yet.
+        var ended = 0
+    }
+
+    /// Takes a run's ended calls off its partition's `running` count, in one look-up.
+    private mutating func endRuns(of run: CompletionRun?) {
+        guard let run, run.ended > 0, let index = running.index(forKey: run.tp) else { return }
+        if running.values[index] > run.ended {
+            running.values[index] -= run.ended
+        } else {
+            running.remove(at: index)
+        }
     }
 
     /// Decides a failed attempt's fate: retry, run again, skip, dead-letter, or stop. The call has

@@ -355,10 +355,13 @@ struct ConsumerStateMachine: Sendable {
 
     /// `work` leaves the window; `done` says whether its offset may be committed. The next work
     /// of its lane, if any, starts (or joins a batch).
-    mutating func settle(_ work: InFlightWork, done: Bool, into actions: inout EngineActions) {
+    ///
+    /// `epoch`: the partition's current epoch when the caller looked it up already (`nil`: look
+    /// it up here).
+    mutating func settle(_ work: InFlightWork, done: Bool, epoch: UInt64?? = nil, into actions: inout EngineActions) {
         release(work)
         if !attempts.isEmpty { attempts[work.key] = nil }
-        if done, partitions[work.topicPartition]?.epoch == work.epoch {
+        if done, (epoch ?? partitions[work.topicPartition]?.epoch) == work.epoch {
             tracker.markDone(work.message.offset, on: work.topicPartition)
         }
         releaseLane(of: work, into: &actions)
