@@ -53,6 +53,29 @@ import Testing
         #expect(tracker.commitPoint == 16)
     }
 
+    /// Offsets are found at `offset - head` entries in when the log has no gap; behind a gap that
+    /// place holds a later offset, and the look-up must search below it.
+    @Test func outOfOrderCompletionsBehindAGapFindTheirOffsets() {
+        var tracker = PartitionOffsetTracker()
+        for offset: Int64 in [0, 2, 3, 4, 5, 9, 10] {
+            #expect(tracker.receive(offset) == true)
+        }
+        #expect(tracker.markDone(3) == false)  // the entry at index 3 is offset 4
+        #expect(tracker.markDone(10) == false)  // beyond the entries: offset - head = 10 > 7 entries
+        #expect(tracker.markDone(7) == false, "never received")
+        #expect(tracker.outstandingCount == 5)
+        #expect(tracker.markDone(0) == true)
+        #expect(tracker.commitPoint == 2)
+        #expect(tracker.markDone(2) == true)
+        #expect(tracker.commitPoint == 4, "3 was done: the commit point passes it")
+        #expect(tracker.markDone(4) == true)
+        #expect(tracker.markDone(5) == true)
+        #expect(tracker.commitPoint == 9)
+        #expect(tracker.markDone(9) == true)
+        #expect(tracker.commitPoint == 11, "10 was done")
+        #expect(tracker.outstandingCount == 0)
+    }
+
     @Test func receivingAfterAGapOnAnIdlePartitionMovesTheCommitPoint() {
         var tracker = PartitionOffsetTracker()
         tracker.receive(3)

@@ -157,10 +157,18 @@ struct PartitionOffsetTracker: Sendable {
         return false
     }
 
-    /// Finds the entry for `offset` by binary search over the strictly increasing entries.
+    /// Finds the entry for `offset`. Entries are strictly increasing from the head, so `offset`
+    /// is at most `offset - head` entries in: exactly there when the log has no gap (the common
+    /// case, tried first), else found by binary search below that bound.
     private func index(of offset: Int64) -> Int? {
+        guard let head = self.entries.first?.offset, offset >= head else { return nil }
         var low = self.entries.startIndex
         var high = self.entries.endIndex
+        if offset - head < Int64(high - low) {
+            let guess = low + Int(offset - head)
+            if self.entries[guess].offset == offset { return guess }
+            high = guess  // a gap below: the entry, if any, is before the guess
+        }
         while low < high {
             let middle = low + (high - low) / 2
             if self.entries[middle].offset < offset {
