@@ -144,6 +144,19 @@ public final class SluiceConsumer: Service, Sendable {
             seed: UInt64.random(in: 0 ... .max), runsInline: false, logger: logger)
     }
 
+    /// Creates a consumer whose handler runs on worker threads, as the public initializers make
+    /// it, over any message source: `sluice bench` measures the engine alone on a synthetic one.
+    package convenience init(
+        configuration: SluiceConfiguration, handler: any MessageHandler, source: @escaping MessageSourceFactory, logger: Logger
+    ) throws {
+        try configuration.validate()
+        try self.init(
+            configuration: configuration,
+            handlers: try HandlerInvoker.make([.sync(handler)], configuration: configuration, pool: nil, inline: false),
+            source: source, deadLetters: KafkaDeadLetterSink.factory(logger: logger), clock: SystemEngineClock(),
+            seed: UInt64.random(in: 0 ... .max), runsInline: false, logger: logger)
+    }
+
     /// Creates a consumer whose synchronous handlers (per message or per batch) run on the poll
     /// thread, over any source, dead-letter sink and clock: what `SluiceTestKit` runs on an
     /// in-memory cluster and a manual clock, deterministically. `handler` is the single handler;

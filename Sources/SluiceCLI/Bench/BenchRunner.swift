@@ -27,6 +27,8 @@ struct BenchRunner: Sendable {
     static let emptyTopic = "bench-idle"
     static let wideTopic = "bench-64p"
     static let trickleTopic = "bench-trickle"
+    /// The topic name the synthetic source's messages carry (no broker holds it).
+    static let syntheticTopic = "bench-synthetic"
     /// Partitions of the wide workload.
     static let widePartitions = 64
     /// Partitions of the trickle workload, written round robin by the scenario.
@@ -67,6 +69,11 @@ struct BenchRunner: Sendable {
                 bootstrapServers: broker.bootstrapServers, topic: topic, partitions: partitions, count: count,
                 valueSize: size, logger: logger)
             endOffsets[workload] = try await writer.write()
+        }
+        if let synthetic = scenarios.filter({ $0.workload == .synthetic }).map(\.messages).max() {
+            // Served from memory by each scenario: only the layout is decided here.
+            let partitions = Self.partitions(count: synthetic, size: 100)
+            endOffsets[.synthetic] = (0..<partitions).map { Int64(synthetic / partitions + ($0 < synthetic % partitions ? 1 : 0)) }
         }
         if scenarios.contains(where: { $0.workload == .empty }) {
             try broker.createTopic(Self.emptyTopic, partitions: 4)
@@ -120,6 +127,7 @@ struct BenchRunner: Sendable {
         case .empty: emptyTopic
         case .wide: wideTopic
         case .trickle: trickleTopic
+        case .synthetic: syntheticTopic
         }
     }
 }

@@ -38,6 +38,9 @@ struct BenchScenario: Codable, Sendable, Hashable {
         case wide
         /// An empty topic that the scenario writes itself at ``BenchScenario/trickleRate``.
         case trickle
+        /// No broker: the small workload served from memory (``SyntheticMessageSource``), to
+        /// measure the engine alone.
+        case synthetic
     }
 
     /// The name `--scenarios` selects it by, e.g. `spin-100us-2w`.
@@ -104,6 +107,7 @@ struct BenchScenario: Codable, Sendable, Hashable {
             case .large: ", 1 KiB values"
             case .wide: ", \(BenchRunner.widePartitions) partitions"
             case .trickle: ", \(trickleRate) msg/s arriving"
+            case .synthetic: ", no broker (messages from memory)"
             default: ""
             }
             let unit = isolation == "process" ? (workers == 1 ? "worker process" : "worker processes") : (workers == 1 ? "worker" : "workers")
@@ -152,6 +156,12 @@ extension BenchScenario {
         // 64 partitions keep about 3 MB each (the embedded broker's retention is about 5 MB).
         let wideMessages = min(sizes.messages, BenchRunner.widePartitions * 20_000)
         all.append(BenchScenario(name: "noop-unordered-64p", kind: .sync, workload: .wide, messages: wideMessages))
+        // The engine alone: the no-op on messages served from memory, without librdkafka's
+        // fetching and parsing and without a broker sharing the cores.
+        for ordering in ["unordered", "key", "partition"] {
+            all.append(BenchScenario(
+                name: "engine-noop-\(ordering)", kind: .sync, workload: .synthetic, messages: sizes.messages, ordering: ordering))
+        }
         // What a worker process costs per message: the no-op in 2 worker processes.
         all.append(BenchScenario(name: "noop-process", kind: .sync, messages: max(1, sizes.messages / 5), isolation: "process"))
         for (micros, label) in [(10, "10us"), (100, "100us"), (1_000, "1ms")] {

@@ -137,6 +137,17 @@ struct BenchScenarioRunner: Sendable {
                     return .done
                 },
                 logger: logger)
+        case .sync where scenario.workload == .synthetic:
+            let (topic, endOffsets) = (spec.topic, spec.endOffsets)
+            let micros = scenario.spinMicros + scenario.callMicros
+            consumer = try SluiceConsumer(
+                configuration: config,
+                handler: ClosureMessageHandler { message, _ in
+                    SpinHandler.spin(micros: micros)
+                    recorder.record(message)
+                },
+                source: { _, events in SyntheticMessageSource(topic: topic, endOffsets: endOffsets, events: events) },
+                logger: logger)
         default:
             let micros = scenario.spinMicros + scenario.callMicros
             consumer = try SluiceConsumer(

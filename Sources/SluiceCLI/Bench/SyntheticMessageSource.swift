@@ -1,0 +1,159 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the Sluice open source project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+internal import _SluiceTime
+internal import Foundation
+internal import Sluice
+internal import Synchronization
+
+/// A message source with no broker behind it, for the `engine-…` scenarios of `sluice bench`:
+/// what the engine alone costs per message, without librdkafka's fetching and parsing and
+/// without a broker sharing the cores.
+///
+/// It serves the bench's small workload from memory: values of 100 bytes, keys over 1,000
+/// values, offsets from 0 on each partition, in runs of one partition as a fetch delivers them.
+/// Each message's key and value are fresh copies, as `KafkaConsumer.poll` copies them out of
+/// librdkafka, so that the engine pays the same allocations. Pauses are honoured; commits are
+/// answered at the next poll and kept for ``committed(_:timeout:)``.
+final class SyntheticMessageSource: MessageSource {
+    /// Messages delivered from one partition in a row (a fetch of about 64 KiB of them).
+    static let runLength = 500
+
+    private let topic: String
+    private let endOffsets: [Int64]
+    private let events: MessageSourceEvents
+    private let value = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
+    private let keys: [[UInt8]] = (0..<1_000).map { Array("key-\($0)".utf8) }
+
+    private struct State {
+        var assigning = false
+        var assigned = false
+        var positions: [Int64]
+        var paused: Set<Int32> = []
+        var current = 0
+        var run = 0
+        var answers: [UInt64] = []
+        var committed: [TopicPartition: Int64?] = [:]
+    }
+
+    private let state: Mutex<State>
+
+    /// - Parameters:
+    ///   - topic: The topic name the messages carry.
+    ///   - endOffsets: Messages per partition (each partition's offsets run from 0 to its end).
+    ///   - events: Where assignments and commit answers are reported.
+    init(topic: String, endOffsets: [Int64], events: MessageSourceEvents) {
+        self.topic = topic
+        self.endOffsets = endOffsets
+        self.events = events
+        self.state = Mutex(State(positions: Array(repeating: 0, count: endOffsets.count)))
+    }
+
+    private var partitions: [TopicPartition] {
+        endOffsets.indices.map { TopicPartition(topic: topic, partition: Int32($0)) }
+    }
+
+    func topics(timeout: Duration) throws -> [String: Int] {
+        [topic: endOffsets.count]
+    }
+
+    func subscribe(topics: [String]) throws {
+        state.withLock { $0.assigning = true }
+    }
+
+    func poll(timeout: Duration) throws -> KafkaMessage? {
+        let (assign, answers) = state.withLock { state -> (Bool, [UInt64]) in
+            defer {
+                state.assigning = false
+                state.answers.removeAll()
+            }
+            return (state.assigning, state.answers)
+        }
+        if assign {
+            events.rebalanced(KafkaRebalanceEvent(kind: .assigned, partitions: partitions, isIncremental: false))
+            state.withLock { $0.assigned = true }
+        }
+        for id in answers { events.committed(id, nil) }
+        if let message = next() { return message }
+        // Nothing to deliver (all read, or all paused): wait as a poll would.
+        Thread.sleep(forTimeInterval: min(timeout.inSeconds, 0.01))
+        return nil
+    }
+
+    /// The next message: the current partition's next offset for a run, then the next partition's.
+    private func next() -> KafkaMessage? {
+        let position: (partition: Int, offset: Int64)? = state.withLock { state in
+            guard state.assigned else { return nil }
+            let count = endOffsets.count
+            for step in 0..<count {
+                if step > 0 || state.run >= Self.runLength {
+                    state.current = (state.current + 1) % count
+                    state.run = 0
+                }
+                let partition = state.current
+                guard !state.paused.contains(Int32(partition)), state.positions[partition] < endOffsets[partition] else { continue }
+                let offset = state.positions[partition]
+                state.positions[partition] += 1
+                state.run += 1
+                return (partition, offset)
+            }
+            return nil
+        }
+        guard let position else { return nil }
+        let key = keys[Int(position.offset) % keys.count]
+        return KafkaMessage(
+            topic: topic, partition: Int32(position.partition), offset: position.offset,
+            key: Self.copy(key), value: Self.copy(value))
+    }
+
+    /// A fresh array with `bytes`' contents (not a shared buffer), as a copy out of librdkafka is.
+    private static func copy(_ bytes: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: bytes)
+        }
+    }
+
+    func pause(_ partitions: [TopicPartition]) throws {
+        state.withLock { $0.paused.formUnion(partitions.map(\.partition)) }
+    }
+
+    func resume(_ partitions: [TopicPartition]) throws {
+        state.withLock { $0.paused.subtract(partitions.map(\.partition)) }
+    }
+
+    func commitAsync(_ offsets: [TopicPartitionOffset], id: UInt64) throws {
+        state.withLock { state in
+            for offset in offsets { state.committed[offset.topicPartition] = offset.offset }
+            state.answers.append(id)
+        }
+    }
+
+    func commitSync(_ offsets: [TopicPartitionOffset], remaining: () -> Duration) throws {
+        state.withLock { state in
+            for offset in offsets { state.committed[offset.topicPartition] = offset.offset }
+        }
+    }
+
+    func committed(_ partitions: [TopicPartition], timeout: Duration) throws -> [TopicPartitionOffset] {
+        let committed = state.withLock { $0.committed }
+        return partitions.map { TopicPartitionOffset($0, offset: committed[$0] ?? nil) }
+    }
+
+    func cachedHighWatermark(of partition: TopicPartition) -> Int64? {
+        endOffsets.indices.contains(Int(partition.partition)) ? endOffsets[Int(partition.partition)] : nil
+    }
+
+    func close(remaining: () -> Duration) throws {
+        let owned = state.withLock { state -> Bool in
+            defer { state.assigned = false }
+            return state.assigned
+        }
+        if owned {
+            events.rebalanced(KafkaRebalanceEvent(kind: .revoked, partitions: partitions, isIncremental: false))
+        }
+    }
+}
