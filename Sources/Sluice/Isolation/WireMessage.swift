@@ -49,7 +49,7 @@ enum WireMessage {
 
     static func encode(_ message: KafkaMessage, attempt: Int) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + message.value.count + (message.key?.count ?? 0))
+        out.reserveCapacity(64 + message.payloadByteCount)
         put(UInt64(attempt), &out)
         put(Array(message.topic.utf8), &out)
         put(UInt64(UInt32(bitPattern: message.partition)), &out)

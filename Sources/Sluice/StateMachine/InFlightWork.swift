@@ -72,7 +72,7 @@ struct PolledMessage: Sendable {
 
     init(_ message: KafkaMessage, polledAt: Int64) {
         self.message = message
-        self.weight = message.value.count + (message.key?.count ?? 0)
+        self.weight = message.payloadByteCount
         self.polledAt = polledAt
     }
 }

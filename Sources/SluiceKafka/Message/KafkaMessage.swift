@@ -119,6 +119,9 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
     /// The message's partition.
     public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
 
+    /// The key's and the value's bytes together, counted without copying either array out.
+    public var payloadByteCount: Int { storage.value.count + (storage.key?.count ?? 0) }
+
     /// The key decoded as UTF-8, when it is.
     public var keyString: String? { key.flatMap { String(validating: $0, as: UTF8.self) } }
 
