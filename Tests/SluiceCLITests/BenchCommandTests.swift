@@ -156,6 +156,26 @@ extension ProcessTests {
             #expect(perMessage.meanBatchSize == nil)
         }
 
+        /// The engine alone: messages served from memory, no topic written, each handled once.
+        @Test func engineScenariosHandleEveryMessageFromMemoryWithoutATopic() async throws {
+            let (code, process) = try await SluiceProcess.run(
+                ["bench", "--json", "--scenarios", "engine", "--messages", "3000"], within: .seconds(240))
+            #expect(code == 0, "\(process.transcript)")
+            let report = try JSONDecoder().decode(Report.self, from: Data(process.stdout.joined(separator: "\n").utf8))
+            #expect(report.scenarios.map(\.name) == ["engine-noop-unordered", "engine-noop-key", "engine-noop-partition"])
+            #expect(report.smallMessages == 0, "nothing is written to the broker")
+            #expect(!process.stderr.joined(separator: "\n").contains("writing"), "\(process.transcript)")
+            for scenario in report.scenarios {
+                // A message handled twice, or one the source never served, is reported as an error.
+                #expect(scenario.error == nil, "\(scenario.name): \(scenario.error ?? "")")
+                #expect(scenario.messages == 3_000, "\(scenario.name)")
+                #expect(scenario.handled == 3_000, "\(scenario.name)")
+                #expect(scenario.messagesPerSecond != nil, "\(scenario.name)")
+                #expect(scenario.cpuSeconds != nil, "\(scenario.name)")
+                #expect(scenario.ratioToCeiling == nil, "no raw row ran: \(scenario.name)")
+            }
+        }
+
         @Test func anUnknownScenarioIsAUsageErrorListingTheKnownOnes() async throws {
             let (code, process) = try await SluiceProcess.run(["bench", "--scenarios", "raw,warp-speed"])
             #expect(code == 64, "\(process.transcript)")
