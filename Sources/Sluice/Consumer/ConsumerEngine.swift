@@ -261,13 +261,14 @@ final class ConsumerEngine: @unchecked Sendable {
             chunk = min(chunk, max(1, (end - start + configuration.workers - 1) / configuration.workers))
             var pending: [InFlightWork] = []
             pending.reserveCapacity(min(chunk, end - start))
-            for work in ready[start..<end] {
-                if work.alone {
+            // By index: one copy of each work (into its chunk), not two.
+            for index in start..<end {
+                if ready[index].alone {
                     // Isolated after its chunk's worker crashed: it runs by itself.
-                    self.start([work], on: handler)
+                    self.start([ready[index]], on: handler)
                     continue
                 }
-                pending.append(work)
+                pending.append(ready[index])
                 if pending.count == chunk {
                     self.start(pending, on: handler)
                     pending.removeAll(keepingCapacity: true)

@@ -49,7 +49,7 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
     ///   - lane: The lane to serialize it on, or nil to run it at once.
     /// - Returns: The item back if it may start now (its lane was idle, and is now busy, or it has
     ///   no lane); nil if it was queued behind its lane.
-    mutating func admit(_ item: Item, lane: Lane?) -> Item? {
+    mutating func admit(_ item: consuming Item, lane: Lane?) -> Item? {
         guard let lane else {
             return item
         }

@@ -115,18 +115,20 @@ extension ConsumerStateMachine {
             counters.consumed += 1
             counters.count(message.topic) { $0.consumed += 1 }
             if counters.firstAdmittedAt == 0 { counters.firstAdmittedAt = entry.polledAt }
+            let lane = ordering.lane(for: tp, key: message.key)
+            // The work moves into the scheduler and, when it starts, on into the actions: no copy
+            // (each would cost a reference count on the poll thread's hot path).
             let work = InFlightWork(
-                message: message, weight: entry.weight, lane: ordering.lane(for: tp, key: message.key),
-                route: route, epoch: epoch, polledAt: entry.polledAt)
+                message: message, weight: entry.weight, lane: lane, route: route, epoch: epoch, polledAt: entry.polledAt)
             guard !batches else {
-                if let start = scheduler.admit(work, lane: work.lane) {
+                if let start = scheduler.admit(work, lane: lane) {
                     ready(start, into: &actions)
-                } else if let lane = work.lane {
+                } else if let lane {
                     queuedOnLane(lane, into: &actions)
                 }
                 continue
             }
-            if let start = scheduler.admit(work, lane: work.lane) {
+            if let start = scheduler.admit(work, lane: lane) {
                 // `start` is `work` itself (its lane was free), so it belongs to this run.
                 startedInRun += 1
                 totalRunning += 1
