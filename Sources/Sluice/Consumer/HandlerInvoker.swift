@@ -132,12 +132,15 @@ enum HandlerInvoker: Sendable {
                 results.reserveCapacity(works.count)
                 // Lanes of lane runs with a failed member: the rest of such a run does not run.
                 var failedRuns: [OrderingLane] = []
+                var callContext: HandlerContext?
                 for work in works {
                     if let runLane = work.runLane, !failedRuns.isEmpty, failedRuns.contains(runLane) {
                         results.append(.failure(LaneRunSkipped()))
                         continue
                     }
-                    let result = Result { try observers.run(work) { try handler.handle(work.message, context: context(work)) } }
+                    // One context for the chunk, rebound to each message (see `rebind`).
+                    if callContext == nil { callContext = context(work) } else { callContext!.rebind(attempt: work.attempt, message: work.message) }
+                    let result = Result { try observers.run(work) { try handler.handle(work.message, context: callContext!) } }
                     if case .failure = result, let runLane = work.runLane { failedRuns.append(runLane) }
                     results.append(result)
                 }

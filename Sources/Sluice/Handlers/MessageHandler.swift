@@ -56,8 +56,11 @@ public struct HandlerContext: Sendable {
     /// Which attempt this is, from 1.
     public var attempt: Int
     private var baseLogger: Logger
-    /// Where the message came from, added to ``logger`` only when it is used (most calls never log).
-    private var source: (topic: String, partition: Int32, offset: Int64)?
+    /// The message, whose topic, partition and offset are added to ``logger`` only when it is
+    /// used (most calls never log). The message itself rather than a copy of its topic's name: a
+    /// copy of a name longer than 15 bytes is an atomic reference count on storage that every
+    /// message of the topic shares.
+    private var source: KafkaMessage?
 
     /// Creates a context (for tests that call handlers directly).
     public init(attempt: Int = 1, logger: Logger = Logger(label: "sluice.handler")) {
@@ -68,7 +71,14 @@ public struct HandlerContext: Sendable {
     init(attempt: Int, logger: Logger, message: KafkaMessage) {
         self.attempt = attempt
         self.baseLogger = logger
-        self.source = (message.topic, message.partition, message.offset)
+        self.source = message
+    }
+
+    /// Makes this the context of another call of the same logger: a chunk's calls share one
+    /// context instead of copying the logger (shared storage too) for each message.
+    mutating func rebind(attempt: Int, message: KafkaMessage) {
+        self.attempt = attempt
+        self.source = message
     }
 
     /// A logger carrying the message's topic, partition and offset as metadata.

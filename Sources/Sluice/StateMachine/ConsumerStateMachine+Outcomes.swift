@@ -29,40 +29,43 @@ extension ConsumerStateMachine {
             handedBack = handBackSkipped(works, results: results)
         }
         // Completions come in runs of one partition (a chunk is a slice of one partition's
-        // fetch): its `running` count and epoch are looked up once per run of successes.
+        // fetch): its `running` count, epoch and topic count are looked up once per run of
+        // successes. Works are read in place, and their partition compared in place: a copy of a
+        // topic name longer than 15 bytes costs atomic reference counts on storage that every
+        // message of the topic shares, with the poll thread on the other end.
         var run: CompletionRun?
-        for (var work, result) in zip(works, results) {
-            var result = result
+        for index in works.indices {
+            var result = results[index]
             if handedBack, case .failure(let error) = result, error is LaneRunSkipped { continue }
-            // A failed member of a lane run holds its lane now: its retry or settling frees it.
-            if let runLane = work.runLane, case .failure = result {
-                work.lane = runLane
-                work.runLane = nil
-            }
-            if let timeout = settings.routes[work.route].handlerTimeout {
-                let call = work.call
+            if let timeout = settings.routes[works[index].route].handlerTimeout {
+                let call = works[index].call
                 if overrun.remove(call) != nil { continue }  // failed by its deadline already
                 if let (due, _) = deadlines.removeValue(forKey: call), now >= due, case .success = result {
-                    result = .failure(HandlerTimeoutError(timeout: .nanoseconds(timeout), attempt: work.attempt))
+                    result = .failure(HandlerTimeoutError(timeout: .nanoseconds(timeout), attempt: works[index].attempt))
                 }
             }
             switch result {
             case .success:
                 if guardsDeadLetters { deadLetterGuard.record(deadLettered: false) }
-                counters.count(work.message.topic) { $0.handled += 1 }
-                counters.recordDone(polledAt: work.polledAt, at: now)
-                let tp = work.topicPartition
-                if run?.tp != tp {
+                counters.recordDone(polledAt: works[index].polledAt, at: now)
+                if run.map({ !works[index].message.isFrom($0.tp) }) ?? true {
                     endRuns(of: run)
+                    let tp = works[index].topicPartition
                     run = CompletionRun(tp: tp, epoch: partitions[tp]?.epoch)
                 }
                 run!.ended += 1
                 totalRunning -= 1
-                settle(work, done: true, epoch: run!.epoch, into: &actions)
+                settle(works[index], done: true, in: run, into: &actions)
             case .failure(let error):
                 // The policy may change the partitions' state: no run is carried across it.
                 endRuns(of: run)
                 run = nil
+                var work = works[index]
+                // A failed member of a lane run holds its lane now: its retry or settling frees it.
+                if let runLane = work.runLane {
+                    work.lane = runLane
+                    work.runLane = nil
+                }
                 endRun(work)
                 // Several messages that failed in one call (a batch, or a chunk whose worker process
                 // crashed): which one was at fault is unknown.
@@ -82,13 +85,17 @@ extension ConsumerStateMachine {
         let tp: TopicPartition
         /// The partition's assignment epoch when the run began (`nil`: not assigned).
         let epoch: UInt64?
-        /// Calls of the run that ended: counted off `totalRunning` already, off `running` not yet.
+        /// Calls of the run that ended: counted off `totalRunning` already, off `running` and
+        /// counted as handled not yet.
         var ended = 0
     }
 
-    /// Takes a run's ended calls off its partition's `running` count, in one look-up.
+    /// Takes a run's ended calls off its partition's `running` count, in one look-up, and counts
+    /// them handled.
     private mutating func endRuns(of run: CompletionRun?) {
-        guard let run, run.ended > 0, let index = running.index(forKey: run.tp) else { return }
+        guard let run, run.ended > 0 else { return }
+        counters.count(run.tp.topic) { $0.handled += run.ended }
+        guard let index = running.index(forKey: run.tp) else { return }
         if running.values[index] > run.ended {
             running.values[index] -= run.ended
         } else {

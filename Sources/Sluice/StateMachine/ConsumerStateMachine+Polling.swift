@@ -70,24 +70,34 @@ extension ConsumerStateMachine {
         guard lifecycle.isRunning else { return 0 }
         var taken = 0
         // Polled messages come in runs of one partition (a fetch is per partition): look its
-        // state up once per run, and add the run's started calls to `running` at its end.
+        // state up once per run, and add the run's started calls to `running` and its admitted
+        // messages to its topic's count at its end. A message's partition is compared in place:
+        // a copy of a topic name longer than 15 bytes costs atomic reference counts on storage
+        // that every message of the topic shares, with the workers on the other end.
         var run: (tp: TopicPartition, epoch: UInt64, route: Int, ordering: OrderingMode, batches: Bool, shared: Bool)?
         var startedInRun = 0
+        var admittedInRun = 0
+        func endRun(_ tp: TopicPartition?) {
+            guard let tp else { return }
+            if startedInRun > 0 { running[tp, default: 0] += startedInRun }
+            if admittedInRun > 0 { counters.count(tp.topic) { [admittedInRun] in $0.consumed += admittedInRun } }
+            startedInRun = 0
+            admittedInRun = 0
+        }
         for entry in polled {
             guard window.fits(entry.weight) else { break }
             taken += 1
             let message = entry.message
-            let tp = message.topicPartition
-            if run?.tp != tp {
-                if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
-                startedInRun = 0
+            if run.map({ !message.isFrom($0.tp) }) ?? true {
+                endRun(run?.tp)
+                let tp = message.topicPartition
                 run = partitions[tp].flatMap { state in
                     guard !state.isRevoking else { return nil }
                     let route = settings.routes[state.route]
                     return (tp, state.epoch, state.route, route.ordering, route.batch != nil, routeWindows[state.route] != nil)
                 }
             }
-            guard let (_, epoch, route, ordering, batches, shared) = run else {
+            guard let (tp, epoch, route, ordering, batches, shared) = run else {
                 refused += 1
                 continue
             }
@@ -113,7 +123,7 @@ extension ConsumerStateMachine {
             window.take(entry.weight)
             if shared { routeWindows[route]!.take(entry.weight) }
             counters.consumed += 1
-            counters.count(message.topic) { $0.consumed += 1 }
+            admittedInRun += 1
             if counters.firstAdmittedAt == 0 { counters.firstAdmittedAt = entry.polledAt }
             let lane = ordering.lane(for: tp, key: message.key)
             // The work moves into the scheduler and, when it starts, on into the actions: no copy
@@ -128,14 +138,19 @@ extension ConsumerStateMachine {
                 }
                 continue
             }
-            if let start = scheduler.admit(work, lane: lane) {
+            // Without a lane it starts at once (and is moved, not copied through an optional).
+            if lane == nil {
+                startedInRun += 1
+                totalRunning += 1
+                actions.dispatch.append(work)
+            } else if let start = scheduler.admit(work, lane: lane) {
                 // `start` is `work` itself (its lane was free), so it belongs to this run.
                 startedInRun += 1
                 totalRunning += 1
                 actions.dispatch.append(start)
             }
         }
-        if let run, startedInRun > 0 { running[run.tp, default: 0] += startedInRun }
+        endRun(run?.tp)
         if settings.runsLanes { formLaneRuns(in: &actions) }
         return taken
     }

@@ -356,13 +356,17 @@ struct ConsumerStateMachine: Sendable {
     /// `work` leaves the window; `done` says whether its offset may be committed. The next work
     /// of its lane, if any, starts (or joins a batch).
     ///
-    /// `epoch`: the partition's current epoch when the caller looked it up already (`nil`: look
-    /// it up here).
-    mutating func settle(_ work: InFlightWork, done: Bool, epoch: UInt64?? = nil, into actions: inout EngineActions) {
+    /// `run`: the run of completions of `work`'s partition it belongs to, which looked the
+    /// partition's epoch up already.
+    mutating func settle(_ work: InFlightWork, done: Bool, in run: CompletionRun? = nil, into actions: inout EngineActions) {
         release(work)
         if !attempts.isEmpty { attempts[work.key] = nil }
-        if done, (epoch ?? partitions[work.topicPartition]?.epoch) == work.epoch {
-            tracker.markDone(work.message.offset, on: work.topicPartition)
+        if done {
+            if let run {
+                if run.epoch == work.epoch { tracker.markDone(work.message.offset, on: run.tp) }
+            } else if partitions[work.topicPartition]?.epoch == work.epoch {
+                tracker.markDone(work.message.offset, on: work.topicPartition)
+            }
         }
         releaseLane(of: work, into: &actions)
     }

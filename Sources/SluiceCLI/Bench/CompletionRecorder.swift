@@ -21,7 +21,9 @@ internal import Synchronization
 final class CompletionRecorder: @unchecked Sendable {
     /// Done times per partition index, per offset (0: not handled).
     private let times: [UnsafeMutableBufferPointer<Int64>]
-    private let topic: String
+    /// The partitions of the topic, by number: a message is checked against its partition in
+    /// place (``KafkaMessage/isFrom(_:)``), without copying the topic's name.
+    private let partitions: [TopicPartition]
     private let target: Int
     private let handledCount = Atomic<Int>(0)
     private let firstAt = Atomic<Int64>(0)
@@ -42,7 +44,7 @@ final class CompletionRecorder: @unchecked Sendable {
     ///   - endOffsets: Each partition's end offset: the slots to allocate.
     ///   - target: Messages to handle; the last mark is set when this many are handled.
     init(topic: String, endOffsets: [Int64], target: Int) {
-        self.topic = topic
+        self.partitions = endOffsets.indices.map { TopicPartition(topic: topic, partition: Int32($0)) }
         self.target = target
         self.times = endOffsets.map { end in
             let buffer = UnsafeMutableBufferPointer<Int64>.allocate(capacity: Int(max(end, 0)))
@@ -63,7 +65,7 @@ final class CompletionRecorder: @unchecked Sendable {
         let now = MonotonicInstant.now.nanoseconds
         let partition = Int(message.partition)
         let offset = Int(message.offset)
-        if message.topic == topic, times.indices.contains(partition), times[partition].indices.contains(offset),
+        if times.indices.contains(partition), message.isFrom(partitions[partition]), times[partition].indices.contains(offset),
            times[partition][offset] == 0 {
             times[partition][offset] = now
         } else {

@@ -119,6 +119,13 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
     /// The message's partition.
     public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
 
+    /// Whether the message is from `tp`, compared in place: ``topicPartition`` copies the topic's
+    /// name out, and a copy of a name longer than 15 bytes is an atomic reference count on storage
+    /// that every message of the topic shares.
+    public func isFrom(_ tp: TopicPartition) -> Bool {
+        storage.partition == tp.partition && storage.topic == tp.topic
+    }
+
     /// The key's and the value's bytes together, counted without copying either array out.
     public var payloadByteCount: Int { storage.value.count + (storage.key?.count ?? 0) }
 
