@@ -29,7 +29,24 @@ internal import DequeModule
 struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
     /// Busy lanes and the items waiting on each, oldest first. A lane is present exactly while one
     /// of its items runs; it is removed as soon as it is idle.
-    private var lanes: [Lane: Deque<Item>] = [:]
+    private var lanes: [Lane: LaneQueue] = [:]
+
+    /// A busy lane's waiting items. `isNew` only between its insertion by ``admit(_:lane:)`` and
+    /// that call's return: so that admitting finds or makes the lane in one look-up.
+    private struct LaneQueue: Sendable {
+        var items: Deque<Item> = []
+        var isNew = false
+
+        /// Hands `item` back to start on a lane just made busy, or queues it behind the running one.
+        mutating func admit(_ item: consuming Item) -> Item? {
+            if isNew {
+                isNew = false
+                return item
+            }
+            items.append(item)
+            return nil
+        }
+    }
 
     /// The number of items waiting on their lane, over all lanes.
     private(set) var queuedCount: Int = 0
@@ -53,13 +70,12 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         guard let lane else {
             return item
         }
-        guard let index = self.lanes.index(forKey: lane) else {
-            self.lanes[lane] = []
-            return item
+        // One hash of the lane (a key lane hashes its key's bytes), whether it was idle or busy.
+        guard let started = self.lanes[lane, default: LaneQueue(isNew: true)].admit(item) else {
+            self.queuedCount += 1
+            return nil
         }
-        self.lanes.values[index].append(item)
-        self.queuedCount += 1
-        return nil
+        return started
     }
 
     /// Marks the running item of `lane` finished.
@@ -74,35 +90,35 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         guard let index = self.lanes.index(forKey: lane) else {
             return nil
         }
-        if self.lanes.values[index].isEmpty {
+        if self.lanes.values[index].items.isEmpty {
             // Free the lane so that one-off keys do not accumulate.
             self.lanes.remove(at: index)
             return nil
         }
         self.queuedCount -= 1
-        return self.lanes.values[index].removeFirst()
+        return self.lanes.values[index].items.removeFirst()
     }
 
     /// The next item queued on `lane`, if any, left in place.
     func peekQueued(lane: Lane) -> Item? {
-        self.lanes[lane]?.first
+        self.lanes[lane]?.items.first
     }
 
     /// Takes the next item queued on `lane` to run together with the lane's running item (a
     /// batch): the lane stays busy, and one ``complete(lane:)`` later frees it for both.
     mutating func takeQueued(lane: Lane) -> Item? {
-        guard let index = self.lanes.index(forKey: lane), !self.lanes.values[index].isEmpty else {
+        guard let index = self.lanes.index(forKey: lane), !self.lanes.values[index].items.isEmpty else {
             return nil
         }
         self.queuedCount -= 1
-        return self.lanes.values[index].removeFirst()
+        return self.lanes.values[index].items.removeFirst()
     }
 
     /// Puts items back at the front of a busy lane's queue, in their order: the un-run rest of a
     /// lane run whose member failed (the failed member holds the lane). The lane must be busy.
     mutating func requeueFront(_ items: [Item], lane: Lane) {
         assert(self.lanes[lane] != nil, "requeued on an idle lane")
-        self.lanes[lane, default: []].prepend(contentsOf: items)
+        self.lanes[lane, default: LaneQueue()].items.prepend(contentsOf: items)
         self.queuedCount += items.count
     }
 
@@ -120,17 +136,17 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         // and make every in-place write below copy the whole dictionary.
         var index = self.lanes.startIndex
         while index != self.lanes.endIndex {
-            if !self.lanes.values[index].isEmpty {
+            if !self.lanes.values[index].items.isEmpty {
                 var kept: Deque<Item> = []
-                for item in self.lanes.values[index] {
+                for item in self.lanes.values[index].items {
                     if predicate(item) {
                         removed.append(item)
                     } else {
                         kept.append(item)
                     }
                 }
-                if kept.count != self.lanes.values[index].count {
-                    self.lanes.values[index] = kept
+                if kept.count != self.lanes.values[index].items.count {
+                    self.lanes.values[index].items = kept
                 }
             }
             self.lanes.formIndex(after: &index)

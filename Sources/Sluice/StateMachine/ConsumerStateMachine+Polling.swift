@@ -69,6 +69,8 @@ extension ConsumerStateMachine {
     ) -> Int {
         guard lifecycle.isRunning else { return 0 }
         var taken = 0
+        // A lane started here can only have followers queued here too (it was idle before).
+        let queuedAtStart = scheduler.queuedCount
         // Polled messages come in runs of one partition (a fetch is per partition): look its
         // state up once per run, and add the run's started calls to `running` and its admitted
         // messages to its topic's count at its end. A message's partition is compared in place:
@@ -151,7 +153,7 @@ extension ConsumerStateMachine {
             }
         }
         endRun(run?.tp)
-        if settings.runsLanes { formLaneRuns(in: &actions) }
+        if settings.runsLanes, scheduler.queuedCount > queuedAtStart { formLaneRuns(in: &actions) }
         return taken
     }
 
