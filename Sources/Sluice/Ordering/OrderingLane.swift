@@ -8,28 +8,25 @@
 /// The lane a message is serialized on: messages of one lane run one at a time, in offset order.
 ///
 /// Key lanes are scoped to their partition, so the same key on two partitions gives two
-/// independent lanes.
+/// independent lanes. A key lane knows its key by a 64-bit digest of the bytes, not the bytes:
+/// lanes are copied, hashed and compared several times per message, and a digest is one word
+/// where an array is a reference count, a hash of every byte and a comparison of every byte.
+/// Two keys whose digests collide (about one pair in 2⁶⁴) share a lane: their messages then run
+/// one at a time in offset order, which keeps each key's order; only their parallelism is lost.
 enum OrderingLane: Hashable, Sendable {
     /// Messages with this key on this partition (``OrderingMode/key`` mode).
-    case key(TopicPartition, [UInt8])
+    case key(TopicPartition, digest: Int)
 
     /// All messages of this partition (``OrderingMode/partition`` mode).
     case partition(TopicPartition)
 
-    /// Feeds a key's bytes to the hasher in one call: `[UInt8]`'s own `hash(into:)` feeds them
-    /// one at a time, which was most of the cost of finding a key lane (a tenth of the poll
-    /// thread's and a fifth of the workers' time with key ordering and no-op handlers).
-    /// `==` stays the synthesized one.
-    func hash(into hasher: inout Hasher) {
-        switch self {
-        case .key(let tp, let key):
-            hasher.combine(tp)
-            hasher.combine(key.count)
-            key.withUnsafeBytes { hasher.combine(bytes: $0) }
-        case .partition(let tp):
-            hasher.combine(tp)
-            hasher.combine(-1)  // no key's count is negative: a partition lane never hashes like a key lane
-        }
+    /// The lane of the key `key` on `tp`.
+    static func key(_ tp: TopicPartition, _ key: [UInt8]) -> OrderingLane {
+        // Seeded per process like every `Hasher`: keys chosen to collide cannot be crafted.
+        var hasher = Hasher()
+        key.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(key.count)
+        return .key(tp, digest: hasher.finalize())
     }
 }
 
