@@ -47,7 +47,10 @@ final class SyntheticMessageSource: MessageSource {
     ///   - endOffsets: Messages per partition (each partition's offsets run from 0 to its end).
     ///   - events: Where assignments and commit answers are reported.
     init(topic: String, endOffsets: [Int64], events: MessageSourceEvents) {
-        self.topic = topic
+        // Made afresh from its bytes, as `KafkaConsumer` makes a topic's name from librdkafka's:
+        // a name of up to 15 bytes is then a small string, which costs no reference counts
+        // (one decoded from JSON may not be).
+        self.topic = String(decoding: Array(topic.utf8), as: UTF8.self)
         self.endOffsets = endOffsets
         self.events = events
         self.state = Mutex(State(positions: Array(repeating: 0, count: endOffsets.count)))
