@@ -79,7 +79,7 @@ extension ConsumerStateMachine {
         var run: (tp: TopicPartition, epoch: UInt64, route: Int, ordering: OrderingMode, batches: Bool, shared: Bool)?
         var startedInRun = 0
         var admittedInRun = 0
-        func endRun(_ tp: TopicPartition?) {
+        func closeRun(_ tp: TopicPartition?) {
             guard let tp else { return }
             if startedInRun > 0 { running[tp, default: 0] += startedInRun }
             if admittedInRun > 0 { counters.count(tp.topic) { [admittedInRun] in $0.consumed += admittedInRun } }
@@ -91,7 +91,7 @@ extension ConsumerStateMachine {
             taken += 1
             let message = entry.message
             if run.map({ !message.isFrom($0.tp) }) ?? true {
-                endRun(run?.tp)
+                closeRun(run?.tp)
                 let tp = message.topicPartition
                 run = partitions[tp].flatMap { state in
                     guard !state.isRevoking else { return nil }
@@ -152,7 +152,7 @@ extension ConsumerStateMachine {
                 actions.dispatch.append(start)
             }
         }
-        endRun(run?.tp)
+        closeRun(run?.tp)
         if settings.runsLanes, scheduler.queuedCount > queuedAtStart { formLaneRuns(in: &actions) }
         return taken
     }

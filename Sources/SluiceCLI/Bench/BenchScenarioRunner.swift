@@ -137,26 +137,21 @@ struct BenchScenarioRunner: Sendable {
                     return .done
                 },
                 logger: logger)
-        case .sync where scenario.workload == .synthetic:
-            let (topic, endOffsets) = (spec.topic, spec.endOffsets)
-            let micros = scenario.spinMicros + scenario.callMicros
-            consumer = try SluiceConsumer(
-                configuration: config,
-                handler: ClosureMessageHandler { message, _ in
-                    SpinHandler.spin(micros: micros)
-                    recorder.record(message)
-                },
-                source: { _, events in SyntheticMessageSource(topic: topic, endOffsets: endOffsets, events: events) },
-                logger: logger)
         default:
             let micros = scenario.spinMicros + scenario.callMicros
-            consumer = try SluiceConsumer(
-                configuration: config,
-                handler: ClosureMessageHandler { message, _ in
-                    SpinHandler.spin(micros: micros)
-                    recorder.record(message)
-                },
-                logger: logger)
+            let handler = ClosureMessageHandler { message, _ in
+                SpinHandler.spin(micros: micros)
+                recorder.record(message)
+            }
+            if scenario.workload == .synthetic {
+                let (topic, endOffsets) = (spec.topic, spec.endOffsets)
+                consumer = try SluiceConsumer(
+                    configuration: config, handler: handler,
+                    source: { _, events in SyntheticMessageSource(topic: topic, endOffsets: endOffsets, events: events) },
+                    logger: logger)
+            } else {
+                consumer = try SluiceConsumer(configuration: config, handler: handler, logger: logger)
+            }
         }
         let ended = EndFlag()
         let task = Task {

@@ -26,6 +26,11 @@ struct BenchCommand: AsyncParsableCommand {
             Scenarios (select with --scenarios; a prefix such as `spin` or `noop` selects a family):
             \(BenchScenario.catalogue(BenchCommand.defaultSizes).map { "  \($0.name): \($0.summary)" }.joined(separator: "\n"))
 
+            The engine-noop-… scenarios serve their messages from memory (no librdkafka, no \
+            broker): the engine's own cost. With ordo-one's malloc-interposer preloaded \
+            (LD_PRELOAD=…/libMallocInterposerSwift.so), an allocs/msg column counts malloc calls \
+            per message.
+
             A quick run: sluice bench --scenarios raw,noop-unordered --messages 50000
             """)
 
