@@ -16,7 +16,7 @@ internal import Darwin
 ///
 /// The interposer is found at run time (`dlsym`) rather than linked: linked in, it would
 /// replace `malloc` for every `sluice` process, while preloaded it costs nothing unless asked
-/// for. Without it, ``isAvailable`` is false and the column stays empty.
+/// for. Without it, ``allocations()`` is `nil` and the column stays empty.
 enum AllocationCounter {
     private typealias Enable = @convention(c) () -> Void
     private typealias GetStats = @convention(c) (
@@ -28,9 +28,6 @@ enum AllocationCounter {
         .map { unsafeBitCast($0, to: Enable.self) }
     private static let getStatsFunction: GetStats? = dlsym(nil, "malloc_interposer_get_stats")
         .map { unsafeBitCast($0, to: GetStats.self) }
-
-    /// Whether the interposer is loaded in this process.
-    static var isAvailable: Bool { enableFunction != nil && getStatsFunction != nil }
 
     /// Starts counting, process-wide, when the interposer is loaded.
     static func start() {
