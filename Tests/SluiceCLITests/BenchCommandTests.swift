@@ -162,7 +162,9 @@ extension ProcessTests {
                 ["bench", "--json", "--scenarios", "engine", "--messages", "3000"], within: .seconds(240))
             #expect(code == 0, "\(process.transcript)")
             let report = try JSONDecoder().decode(Report.self, from: Data(process.stdout.joined(separator: "\n").utf8))
-            #expect(report.scenarios.map(\.name) == ["engine-noop-unordered", "engine-noop-key", "engine-noop-partition"])
+            #expect(report.scenarios.map(\.name) == [
+                "engine-noop-unordered", "engine-noop-key", "engine-noop-partition", "engine-spin-100us-2w-partition",
+            ])
             #expect(report.smallMessages == 0, "nothing is written to the broker")
             #expect(!process.stderr.joined(separator: "\n").contains("writing"), "\(process.transcript)")
             for scenario in report.scenarios {

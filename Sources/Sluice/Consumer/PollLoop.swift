@@ -26,6 +26,8 @@ final class PollLoop: @unchecked Sendable {
     private let makeSource: MessageSourceFactory
     /// How long one poll may block: bounds how late a stop is noticed.
     private static let pollTimeout: Int64 = 100_000_000
+    /// How long the poll thread waits for room between polls while it looks ahead.
+    private static let lookaheadWait: Int64 = 2_000_000
     private var source: (any MessageSource)?
     /// The most messages taken from the source in one go (and so held beyond the window).
     private let maxBatch: Int
@@ -131,13 +133,17 @@ final class PollLoop: @unchecked Sendable {
             engine.beat()
             engine.releaseRetired()
             perform(engine.withMachine { $0.tick(now: clock.now()) })
-            let (waitsForRoom, isPaused, nextDue) = engine.withMachine { (!$0.mayRefill, $0.isPaused, $0.nextDue) }
+            let (waitsForRoom, isPaused, nextDue, looksAhead) = engine.withMachine { (!$0.mayRefill, $0.isPaused, $0.nextDue, $0.looksAhead) }
             let now = clock.now()
             let timeout = max(0, min(Self.pollTimeout, (nextDue ?? .max) - now))
-            if waitsForRoom {
+            if waitsForRoom, looksAhead, try pollBatch(timeout: 0) {
+                // Polled on past the full window, for partitions that idle workers can take
+                // (partition order): only what librdkafka has ready, so that room is never missed.
+            } else if waitsForRoom {
                 // The window is full and messages are in hand: wait for room. Paused, alternate
-                // between waiting and polling, so that the group keeps this member.
-                let end = now + (isPaused ? timeout / 2 : timeout)
+                // between waiting and polling, so that the group keeps this member. Looking ahead,
+                // try again soon: librdkafka may have fetched more.
+                let end = now + (isPaused ? timeout / 2 : looksAhead ? min(timeout, Self.lookaheadWait) : timeout)
                 let refilled = engine.wait(for: .room, until: { _ in end }, done: { $0.mayRefill }, serve: perform)
                 if isPaused, !refilled { try pollBatch(timeout: timeout / 2) }
             } else {
@@ -148,9 +154,10 @@ final class PollLoop: @unchecked Sendable {
     }
 
     /// Waits up to `timeout` for a message, then takes whatever else is ready at once, up to a
-    /// batch: the machine takes a batch under one lock.
-    private func pollBatch(timeout: Int64) throws {
-        guard let source, let first = try poll(source, timeout: timeout) else { return }
+    /// batch: the machine takes a batch under one lock. Returns whether a message came.
+    @discardableResult
+    private func pollBatch(timeout: Int64) throws -> Bool {
+        guard let source, let first = try poll(source, timeout: timeout) else { return false }
         batch.removeAll(keepingCapacity: true)
         batch.append(first)
         while batch.count < maxBatch, let next = try poll(source, timeout: 0) {
@@ -158,6 +165,7 @@ final class PollLoop: @unchecked Sendable {
         }
         let polled = batch
         perform(engine.withMachine { $0.polled(polled, now: clock.now()) })
+        return true
     }
 
     private func poll(_ source: any MessageSource, timeout: Int64) throws -> PolledMessage? {

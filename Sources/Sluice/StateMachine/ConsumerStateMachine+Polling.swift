@@ -42,8 +42,53 @@ extension ConsumerStateMachine {
 
     private mutating func admitHeld(refused: inout Int, into actions: inout EngineActions) {
         guard !held.isEmpty else { return }
-        let taken = admit(held, refused: &refused, into: &actions)
-        held.removeFirst(taken)
+        if settings.lookaheadBytes > 0 {
+            // Held messages may reach past the window's own partitions: share it out, at the
+            // refill mark only (the poll thread polls on meanwhile, so there is no waiting for room).
+            guard window.count == 0 || window.isAtOrBelow(settings.refillFraction) else { return }
+            admitHeldByShare(refused: &refused, into: &actions)
+        }
+        admitHeldInOrder(refused: &refused, into: &actions)
+    }
+
+    /// Admits held messages oldest first while the window has room.
+    private mutating func admitHeldInOrder(refused: inout Int, into actions: inout EngineActions) {
+        while !held.isEmpty {
+            let run = held.lend(run: 0)
+            let taken = admit(run, refused: &refused, into: &actions)
+            let runCount = run.count
+            held.giveBack(run, toRun: 0, taken: taken)
+            if taken < runCount { return }  // the window is full
+        }
+    }
+
+    /// Admits held messages run by run, in poll order, each partition up to its share of the
+    /// window (``Settings/partitionShare``) counting what it has in the window already: so that a
+    /// window full of one partition's long fetch run, which keeps one worker busy, takes the
+    /// next partitions' runs before more of the first. A partition's later run waits while an
+    /// earlier one of it is left, which keeps each partition's order.
+    private mutating func admitHeldByShare(refused: inout Int, into actions: inout EngineActions) {
+        var waiting: Set<TopicPartition> = []
+        var index = 0
+        while index < held.runs.count {
+            let tp = held.runs[index].tp
+            let share = settings.partitionShare - (tracker[tp]?.outstandingCount ?? 0)
+            guard share > 0, !waiting.contains(tp) else {
+                waiting.insert(tp)
+                index += 1
+                continue
+            }
+            let run = held.lend(run: index)
+            let runCount = run.count
+            let allowed = min(share, runCount)
+            let taken = admit(run.prefix(allowed), refused: &refused, into: &actions)
+            held.giveBack(run, toRun: index, taken: taken)
+            if taken < allowed { return }  // the window is full
+            if taken < runCount {
+                waiting.insert(tp)
+                index += 1
+            }
+        }
     }
 
     /// Keeps messages of active partitions in hand, in order, until the window has room.
@@ -166,9 +211,7 @@ extension ConsumerStateMachine {
             return
         }
         for tp in tps { spanHeld[tp] = nil }
-        if held.contains(where: { tps.contains($0.message.topicPartition) }) {
-            held.removeAll { tps.contains($0.message.topicPartition) }
-        }
+        held.removeAll(of: tps)
     }
 
     /// Drops queued (not running) work of these partitions, or of all when `nil`: work waiting for

@@ -44,6 +44,19 @@ struct ConsumerStateMachine: Sendable {
         /// not the work, set the rate (no-op: 436k against 325k msg/s; spin 100 µs × 2: 0.93
         /// against 0.88 of ideal, in one `sluice bench` run each).
         var refillFraction = 0.5
+        /// With `partition` ordering, a partition's messages run one at a time, so only as many
+        /// workers are busy as the window holds partitions with work. librdkafka hands messages
+        /// over in runs of one partition (a fetch of up to `max.partition.fetch.bytes` each), and
+        /// a window of small messages can fill with one run. Then the poll thread polls on past
+        /// the full window, up to this many bytes held, to reach other partitions' runs, and each
+        /// refill admits those first (``partitionShare``). 0: never (other orderings, routes, one
+        /// worker).
+        var lookaheadBytes = 0
+        /// A partition with this many messages in the window (``maxInFlightMessages`` over the
+        /// workers) is admitted after the partitions below it, at each refill.
+        var partitionShare = Int.max
+        /// The consumer's workers (threads or processes).
+        var workers = 1
         var resumeFraction: Double
         var pauseThreshold: Int64
         var drainTimeout: Int64
@@ -101,7 +114,19 @@ struct ConsumerStateMachine: Sendable {
             commitMetadataMaxBytes = configuration.commitMetadataMaxBytes
             maxUncommittedSpan = Int64(configuration.maxUncommittedSpan)
             stuckWarning = configuration.stuckMessageWarning.nanoseconds
+            workers = configuration.workers
+            if configuration.routes.isEmpty, configuration.ordering == .partition, workers > 1 {
+                // `fetch.message.max.bytes` is librdkafka's other name for it.
+                let properties = configuration.kafka.common.properties
+                let fetch = (properties["max.partition.fetch.bytes"] ?? properties["fetch.message.max.bytes"]).flatMap { Int($0) }
+                    ?? Self.partitionFetchBytes
+                lookaheadBytes = min(maxInFlightBytes, workers * max(fetch, 1))
+                partitionShare = max(1, maxInFlightMessages / workers)
+            }
         }
+
+        /// librdkafka's default `max.partition.fetch.bytes`.
+        static let partitionFetchBytes = 1_048_576
     }
 
     /// An assigned partition.
@@ -164,7 +189,7 @@ struct ConsumerStateMachine: Sendable {
     var tracker = OffsetTracker()
     var scheduler = OrderingScheduler<OrderingLane, InFlightWork>()
     /// Polled messages not yet admitted because the window is full, in poll order.
-    var held: Deque<PolledMessage> = []
+    var held = HeldMessages()
     /// Assigned partitions.
     var partitions: [TopicPartition: PartitionState] = [:]
     var nextEpoch: UInt64 = 1
@@ -278,6 +303,14 @@ struct ConsumerStateMachine: Sendable {
     var mayRefill: Bool {
         guard lifecycle.isRunning, let head = held.first else { return true }
         return window.fits(head.weight) && (window.count == 0 || window.isAtOrBelow(settings.refillFraction))
+    }
+
+    /// Whether the poll thread should poll on past the full window (``Settings/lookaheadBytes``):
+    /// fewer partitions have work in the window than there are workers, more are assigned, and
+    /// the held messages are within their bound.
+    var looksAhead: Bool {
+        settings.lookaheadBytes > 0 && lifecycle.isRunning && !held.isEmpty && held.weight < settings.lookaheadBytes
+            && !isPaused && scheduler.activeLaneCount < settings.workers && partitions.count > scheduler.activeLaneCount
     }
 
     /// Whether the partitions are paused because the window stayed full.

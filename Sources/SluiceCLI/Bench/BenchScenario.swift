@@ -75,6 +75,8 @@ struct BenchScenario: Codable, Sendable, Hashable {
     var isolation = "thread"
     /// Messages per second the scenario writes while it consumes (``Workload/trickle``).
     var trickleRate = 0
+    /// Messages the synthetic source delivers from one partition in a row (``Workload/synthetic``).
+    var syntheticRun = SyntheticMessageSource.runLength
 
     /// The best possible rate: `workers / cost` for a spinning handler, `window / sleep` for a
     /// sleeping one; `nil` when only the ceiling bounds it.
@@ -162,6 +164,15 @@ extension BenchScenario {
             all.append(BenchScenario(
                 name: "engine-noop-\(ordering)", kind: .sync, workload: .synthetic, messages: sizes.messages, ordering: ordering))
         }
+        // Partition order on the engine alone, with each partition's messages in one run of a
+        // whole fetch (librdkafka's default `max.partition.fetch.bytes`, 1 MiB, as a real broker
+        // answers): a window of 1,000 then holds one or two partitions unless the engine looks
+        // past it for others.
+        var fetchRuns = BenchScenario(
+            name: "engine-spin-100us-2w-partition", kind: .sync, workload: .synthetic, messages: 0, spinMicros: 100,
+            ordering: "partition", syntheticRun: SyntheticMessageSource.fetchRunLength)
+        fetchRuns.messages = count(ideal: fetchRuns.ideal ?? 0)
+        all.append(fetchRuns)
         // What a worker process costs per message: the no-op in 2 worker processes.
         all.append(BenchScenario(name: "noop-process", kind: .sync, messages: max(1, sizes.messages / 5), isolation: "process"))
         for (micros, label) in [(10, "10us"), (100, "100us"), (1_000, "1ms")] {

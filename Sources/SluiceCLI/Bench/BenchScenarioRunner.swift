@@ -144,10 +144,10 @@ struct BenchScenarioRunner: Sendable {
                 recorder.record(message)
             }
             if scenario.workload == .synthetic {
-                let (topic, endOffsets) = (spec.topic, spec.endOffsets)
+                let (topic, endOffsets, run) = (spec.topic, spec.endOffsets, scenario.syntheticRun)
                 consumer = try SluiceConsumer(
                     configuration: config, handler: handler,
-                    source: { _, events in SyntheticMessageSource(topic: topic, endOffsets: endOffsets, events: events) },
+                    source: { _, events in SyntheticMessageSource(topic: topic, endOffsets: endOffsets, events: events, runLength: run) },
                     logger: logger)
             } else {
                 consumer = try SluiceConsumer(configuration: config, handler: handler, logger: logger)

@@ -20,8 +20,13 @@ internal import Synchronization
 /// librdkafka, so that the engine pays the same allocations. Pauses are honoured; commits are
 /// answered at the next poll and kept for ``committed(_:timeout:)``.
 final class SyntheticMessageSource: MessageSource {
-    /// Messages delivered from one partition in a row (a fetch of about 64 KiB of them).
+    /// Messages delivered from one partition in a row by default (a fetch of about 64 KiB of them).
     static let runLength = 500
+    /// Messages of a whole fetch of one partition from a real broker: librdkafka's default
+    /// `max.partition.fetch.bytes` (1 MiB) of these messages.
+    static let fetchRunLength = 1_048_576 / 107
+    /// Messages delivered from one partition in a row.
+    private let runLength: Int
 
     private let topic: String
     private let endOffsets: [Int64]
@@ -46,7 +51,9 @@ final class SyntheticMessageSource: MessageSource {
     ///   - topic: The topic name the messages carry.
     ///   - endOffsets: Messages per partition (each partition's offsets run from 0 to its end).
     ///   - events: Where assignments and commit answers are reported.
-    init(topic: String, endOffsets: [Int64], events: MessageSourceEvents) {
+    ///   - runLength: Messages delivered from one partition in a row.
+    init(topic: String, endOffsets: [Int64], events: MessageSourceEvents, runLength: Int = SyntheticMessageSource.runLength) {
+        self.runLength = max(1, runLength)
         // Made afresh from its bytes, as `KafkaConsumer` makes a topic's name from librdkafka's:
         // a name of up to 15 bytes is then a small string, which costs no reference counts
         // (one decoded from JSON may not be).
@@ -93,7 +100,7 @@ final class SyntheticMessageSource: MessageSource {
             guard state.assigned else { return nil }
             let count = endOffsets.count
             for step in 0..<count {
-                if step > 0 || state.run >= Self.runLength {
+                if step > 0 || state.run >= runLength {
                     state.current = (state.current + 1) % count
                     state.run = 0
                 }
