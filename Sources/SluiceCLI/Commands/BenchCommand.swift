@@ -26,8 +26,9 @@ struct BenchCommand: AsyncParsableCommand {
             Scenarios (select with --scenarios; a prefix such as `spin` or `noop` selects a family):
             \(BenchScenario.catalogue(BenchCommand.defaultSizes).map { "  \($0.name): \($0.summary)" }.joined(separator: "\n"))
 
-            The engine-noop-… scenarios serve their messages from memory (no librdkafka, no \
-            broker): the engine's own cost. With ordo-one's malloc-interposer preloaded \
+            The engine-… scenarios serve their messages from memory (no librdkafka, no broker): \
+            the engine's own cost; engine-spin-100us-2w-partition delivers each partition in runs \
+            of a whole 1 MiB fetch, as a real broker does. With ordo-one's malloc-interposer preloaded \
             (LD_PRELOAD=…/libMallocInterposerSwift.so), an allocs/msg column counts malloc calls \
             per message.
 
