@@ -59,6 +59,13 @@ public struct OrderingMode: Hashable, Sendable, CaseIterable, LosslessStringConv
     public static var key: OrderingMode { OrderingMode(.key) }
 
     /// Run one message at a time per partition, in offset order.
+    ///
+    /// Only as many workers are busy as the window holds partitions with work. librdkafka hands
+    /// messages over a whole fetch of one partition at a time (up to `max.partition.fetch.bytes`),
+    /// which can fill the window with one partition; with more than one worker and no routes, the
+    /// consumer then polls on past the full window, up to `workers × max.partition.fetch.bytes`
+    /// (at most ``SluiceConfiguration/maxInFlightBytes``), and admits each partition up to its
+    /// share of the window (``SluiceConfiguration/maxInFlightMessages`` over the workers) first.
     public static var partition: OrderingMode { OrderingMode(.partition) }
 
     /// Every ordering mode: `unordered`, `key`, `partition`.
