@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import PropertyBased
+import SluiceFutures
 import Testing
 
 @testable import Sluice
@@ -109,6 +110,69 @@ import Testing
                 let pending = harness.machine.pendingCommits(of: [tp]).offsets
                 #expect(pending.allSatisfy { $0.offset == last + 1 })
                 #expect(!pending.isEmpty || harness.machine.committed[tp] == last + 1)
+            }
+        }
+    }
+
+    /// Partition order with a small window and two workers: messages arrive in runs of one
+    /// partition, many more than the window holds, so they wait held, the poll thread looks ahead,
+    /// and refills share the window out by partition. Every message starts once, each partition in
+    /// offset order and one at a time, and every commit point ends past its last message.
+    @Test func partitionSharesKeepEachPartitionsOrderAndStartEveryMessageOnce() async {
+        await propertyCheck(
+            count: 200,
+            input: Gen.int(in: 2...12),
+            zip(Gen.int(in: 0...99), Gen.int32(in: 0...3), Gen.int(in: 1...15)).array(of: 0...200)
+        ) { window, steps in
+            var harness = MachineHarness {
+                $0.maxInFlightMessages = window
+                $0.ordering = .partition
+                $0.workers = 2
+            }
+            harness.assign(0, 1, 2, 3)
+            var nextOffset: [Int32: Int64] = [:]
+            var started: [Int32: [Int64]] = [:]
+            var running: [InFlightWork] = []
+            var runningPartitions: Set<Int32> = []
+
+            func start(_ actions: EngineActions) throws {
+                for work in actions.dispatch {
+                    let partition = work.message.partition
+                    try #require(runningPartitions.insert(partition).inserted, "two of partition \(partition) run at once")
+                    started[partition, default: []].append(work.message.offset)
+                    running.append(work)
+                }
+                try #require(harness.machine.window.count <= window)
+            }
+
+            for (choice, partition, length) in steps {
+                if choice < 40 || running.isEmpty {
+                    // A run of one partition, as a fetch delivers it.
+                    let first = nextOffset[partition, default: 0]
+                    nextOffset[partition] = first + Int64(length)
+                    try start(harness.poll((first..<first + Int64(length)).map { harness.message(partition, $0) }))
+                } else {
+                    let work = running.remove(at: choice % running.count)
+                    runningPartitions.remove(work.message.partition)
+                    try start(harness.succeed([work]))
+                    try start(harness.tick())
+                }
+            }
+            var turns = 0
+            while !running.isEmpty || !harness.machine.held.isEmpty, turns < 100_000 {
+                turns += 1
+                if !running.isEmpty {
+                    let work = running.removeFirst()
+                    runningPartitions.remove(work.message.partition)
+                    try start(harness.succeed([work]))
+                }
+                try start(harness.tick())
+            }
+            #expect(harness.machine.held.isEmpty && harness.machine.held.weight == 0)
+            #expect(harness.machine.window.count == 0)
+            for (partition, end) in nextOffset {
+                #expect(started[partition] == Array(0..<end), "partition \(partition) started out of order or not once each")
+                #expect(harness.commitPoint(partition) == end)
             }
         }
     }
