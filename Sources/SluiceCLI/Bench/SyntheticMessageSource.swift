@@ -23,7 +23,7 @@ final class SyntheticMessageSource: MessageSource {
     /// Messages delivered from one partition in a row by default (a fetch of about 64 KiB of them).
     static let runLength = 500
     /// Messages of a whole fetch of one partition from a real broker: librdkafka's default
-    /// `max.partition.fetch.bytes` (1 MiB) of these messages.
+    /// `max.partition.fetch.bytes` (1 MiB) of these messages' keys and values (100 + about 7 bytes).
     static let fetchRunLength = 1_048_576 / 107
     /// Messages delivered from one partition in a row.
     private let runLength: Int
