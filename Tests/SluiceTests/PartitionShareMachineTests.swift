@@ -52,6 +52,13 @@ import Testing
         return started
     }
 
+    /// Runs `running` and all that follows to the end (``runToEnd(_:_:)``); returns the offsets
+    /// each partition started, `running`'s included, in start order.
+    private func finish(_ harness: inout MachineHarness, _ running: [InFlightWork]) -> [Int32: [Int64]] {
+        let all = running + runToEnd(&harness, running)
+        return Dictionary(grouping: all, by: \.message.partition).mapValues { $0.map(\.message.offset) }
+    }
+
     @Test func aRefillAdmitsTheNextPartitionsRunBeforeMoreOfTheFirst() throws {
         var harness = harness()
         harness.assign(0, 1)
@@ -80,11 +87,9 @@ import Testing
         #expect(!harness.machine.looksAhead, "as many partitions busy as workers")
 
         // Everything else runs, each partition in its order, and both commit points reach the end.
-        let rest = runToEnd(&harness, running + refill.dispatch)
-        let zero = (running + rest).filter { $0.message.partition == 0 }.map(\.message.offset)
-        let one = (refill.dispatch + rest).filter { $0.message.partition == 1 }.map(\.message.offset)
-        #expect(zero == Array(5..<25))
-        #expect(one == Array(0..<5))
+        let started = finish(&harness, running + refill.dispatch)
+        #expect(started[0] == Array(5..<25))
+        #expect(started[1] == Array(0..<5))
         #expect(harness.commitPoint(0) == 25)
         #expect(harness.commitPoint(1) == 5)
         #expect(harness.machine.window.count == 0)
@@ -112,11 +117,9 @@ import Testing
         #expect(harness.machine.tracker[harness.tp(1)]?.outstandingCount == 3)
         #expect(harness.machine.tracker[harness.tp(0)]?.outstandingCount == 7)
         #expect(harness.machine.held.map(\.message.offset) == [12, 13, 14, 15, 16, 17, 18, 19])
-        let rest = runToEnd(&harness, running + refill.dispatch)
-        let zero = (running + rest).filter { $0.message.partition == 0 }.map(\.message.offset)
-        let one = (refill.dispatch + rest).filter { $0.message.partition == 1 }.map(\.message.offset)
-        #expect(zero == Array(5..<20))
-        #expect(one == Array(0..<3))
+        let started = finish(&harness, running + refill.dispatch)
+        #expect(started[0] == Array(5..<20))
+        #expect(started[1] == Array(0..<3))
         #expect(harness.commitPoint(0) == 20)
         #expect(harness.commitPoint(1) == 3)
     }

@@ -45,7 +45,7 @@ extension ConsumerStateMachine {
         if settings.lookaheadBytes > 0 {
             // Held messages may reach past the window's own partitions: share it out, at the
             // refill mark only (the poll thread polls on meanwhile, so there is no waiting for room).
-            guard window.count == 0 || window.isAtOrBelow(settings.refillFraction) else { return }
+            guard isAtRefillMark else { return }
             admitHeldByShare(refused: &refused, into: &actions)
         }
         admitHeldInOrder(refused: &refused, into: &actions)

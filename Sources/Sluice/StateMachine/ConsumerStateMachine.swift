@@ -302,7 +302,13 @@ struct ConsumerStateMachine: Sendable {
     /// mark with the held head fitting, nothing is held, or the consumer no longer runs.
     var mayRefill: Bool {
         guard lifecycle.isRunning, let head = held.first else { return true }
-        return window.fits(head.weight) && (window.count == 0 || window.isAtOrBelow(settings.refillFraction))
+        return window.fits(head.weight) && isAtRefillMark
+    }
+
+    /// Whether the window is down to its refill mark (``Settings/refillFraction``), or empty:
+    /// where held messages go in, in one burst.
+    var isAtRefillMark: Bool {
+        window.count == 0 || window.isAtOrBelow(settings.refillFraction)
     }
 
     /// Whether the poll thread should poll on past the full window (``Settings/lookaheadBytes``):
@@ -447,7 +453,7 @@ struct ConsumerStateMachine: Sendable {
     func shouldWakePoller() -> Bool {
         switch pollerWait {
         case nil: false
-        case .room: window.count == 0 || window.isAtOrBelow(settings.refillFraction)
+        case .room: isAtRefillMark
         case .drain(let tps): !isRunning(any: tps)
         }
     }

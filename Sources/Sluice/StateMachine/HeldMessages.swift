@@ -59,7 +59,8 @@ struct HeldMessages: Sendable {
     mutating func giveBack(_ messages: consuming Deque<PolledMessage>, toRun index: Int, taken: Int) {
         var messages = messages
         if taken > 0 {
-            for entry in messages.prefix(taken) { weight -= entry.weight }
+            // By index: reading the weight in place, not copying each message out (a reference count).
+            for index in 0..<taken { weight -= messages[index].weight }
             count -= taken
             messages.removeFirst(taken)
         }
