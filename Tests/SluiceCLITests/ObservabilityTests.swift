@@ -73,8 +73,14 @@ struct ObservabilityTests {
         return config
     }
 
-    static func produce(_ broker: EmbeddedBroker, topic: String, count: Int, headers: (Int) -> [KafkaHeader] = { _ in [] }) throws {
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers]), logger: logger)
+    /// `properties` go to the producer (e.g. `batch.num.messages`: the embedded broker answers a
+    /// fetch with one producer batch per partition, whatever the fetch's size limit).
+    static func produce(
+        _ broker: EmbeddedBroker, topic: String, count: Int, properties: [String: String] = [:],
+        headers: (Int) -> [KafkaHeader] = { _ in [] }
+    ) throws {
+        let configuration = KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers], properties: properties)
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
         for id in 0..<count {
             try producer.produce(
                 KafkaProducerMessage(
@@ -175,11 +181,13 @@ struct ObservabilityTests {
         let total = 30_000
         let broker = try EmbeddedBroker(logger: Self.logger)
         try broker.createTopic(topic, partitions: 4)
-        try Self.produce(broker, topic: topic, count: total)
+        // Small batches make small fetches, and many refills: the embedded broker answers a fetch
+        // with one producer batch per partition and ignores `max.partition.fetch.bytes`, so with
+        // the producer's own batching a few fetches could carry the whole topic.
+        try Self.produce(broker, topic: topic, count: total, properties: ["batch.num.messages": "200"])
         var config = Self.configuration(broker, topic: topic, group: "wakeups")
         config.kafka.wakesStalledFetcher = true
         config.kafka.queuedMinMessages = 1_000  // kept: not the default
-        config.kafka.common.properties["max.partition.fetch.bytes"] = "16384"  // small fetches, many refills
         let consumer = try SluiceConsumer(configuration: config, handler: ClosureMessageHandler { _, _ in }, logger: Self.logger)
         let running = try await Self.start(consumer)
         let filter = "topic=\"\(topic)\""
