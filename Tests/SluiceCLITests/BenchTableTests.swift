@@ -37,4 +37,29 @@ import Testing
         #expect(!text.contains("allocs/msg"))
         #expect(text.split(separator: "\n")[0].hasSuffix("peak RSS"))
     }
+
+    @Test func theSpinCheckLineGivesEachSpinsMeasuredCost() {
+        var report = report(allocations: nil)
+        #expect(!BenchTable.render(report).contains("spin check"), "no spinning scenario, no line")
+        report.spinCosts = [
+            BenchReport.SpinCost(nominalMicros: 10, measuredMicros: 10.214),
+            BenchReport.SpinCost(nominalMicros: 1_000, measuredMicros: 1_000.5),
+        ]
+        let line = BenchTable.render(report).split(separator: "\n").first { $0.hasPrefix("spin check") }
+        #expect(line == "spin check (thread CPU per spin, in this process): 10 µs costs 10.21 µs, 1 ms costs 1000.50 µs.")
+    }
+
+    @Test func theSpinCostsMeasuredAreTheScenariosPerMessageAndPerCallSpins() {
+        let sizes = BenchScenario.Sizes(messages: 1_000, seconds: 1, largeMessages: 100, idleSeconds: 1)
+        let scenarios = BenchScenario.catalogue(sizes).filter { ["noop-unordered", "spin-10us-2w", "spin-call-cost", "spin-batch-10x"].contains($0.name) }
+        #expect(scenarios.count == 4)
+        let costs = BenchRunner.measureSpinCosts(of: scenarios)
+        #expect(costs.map(\.nominalMicros) == [5, 10, 100])
+        for cost in costs {
+            // Thread CPU time: a spin cannot take less than its nominal time less the two clock
+            // reads it takes off (its doc comment), whatever else runs on the machine.
+            let floor = Double(cost.nominalMicros) - Double(2 * SpinHandler.clockReadNanos) / 1_000
+            #expect(cost.measuredMicros >= floor, "\(cost)")
+        }
+    }
 }

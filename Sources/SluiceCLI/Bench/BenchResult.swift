@@ -91,4 +91,15 @@ struct BenchReport: Codable, Sendable {
     var ceilingMessagesPerSecond: Double?
     /// One entry per scenario, in the order they ran.
     var scenarios: [BenchResult]
+    /// What the spinning handlers' spins cost on this machine, measured in the bench's own
+    /// process before the scenarios ran; empty when no scenario spins.
+    var spinCosts: [SpinCost] = []
+
+    /// The measured thread CPU time of one spin of a nominal cost.
+    struct SpinCost: Codable, Sendable {
+        /// The cost asked for, in µs: what the ideal assumes.
+        var nominalMicros: Int
+        /// The thread CPU time one such spin took, in µs.
+        var measuredMicros: Double
+    }
 }

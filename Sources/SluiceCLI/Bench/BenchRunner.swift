@@ -48,6 +48,7 @@ struct BenchRunner: Sendable {
             throw SluiceError(code: .configuration, message: "cannot find this executable to start scenario processes")
         }
         let loadAtStart = ProcessMetrics.loadAverage()
+        let spinCosts = Self.measureSpinCosts(of: scenarios)
         let broker = try EmbeddedBroker(brokers: 1, logger: logger)
         defer { broker.stop() }
         progress("embedded broker at \(broker.bootstrapServers)")
@@ -116,7 +117,17 @@ struct BenchRunner: Sendable {
             loadAverageAtStart: loadAtStart, loadAverageAtEnd: ProcessMetrics.loadAverage(),
             smallMessages: smallCount, smallPartitions: smallCount > 0 ? smallPartitions : 0,
             largeMessages: largeCount, largePartitions: largeCount > 0 ? largePartitions : 0,
-            ceilingMessagesPerSecond: ceiling, scenarios: results)
+            ceilingMessagesPerSecond: ceiling, scenarios: results, spinCosts: spinCosts)
+    }
+
+    /// The thread CPU time of the spins the scenarios' handlers make (per message and per call),
+    /// each measured over about 20 ms: the ideal is only as true as these are to their nominal cost.
+    static func measureSpinCosts(of scenarios: [BenchScenario]) -> [BenchReport.SpinCost] {
+        let nominal = Set(scenarios.flatMap { [$0.spinMicros, $0.callMicros] }.filter { $0 > 0 }).sorted()
+        return nominal.map { micros in
+            BenchReport.SpinCost(
+                nominalMicros: micros, measuredMicros: SpinHandler.measuredCost(micros: micros, calls: max(1, 20_000 / micros)))
+        }
     }
 
     /// The topic a workload is written to.

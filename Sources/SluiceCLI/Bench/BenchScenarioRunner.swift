@@ -102,6 +102,7 @@ struct BenchScenarioRunner: Sendable {
         config.ordering = OrderingMode(scenario.ordering) ?? .unordered
         if scenario.batchSize > 0 { config.maxBatchSize = scenario.batchSize }
         let recorder = CompletionRecorder(topic: spec.topic, endOffsets: spec.endOffsets, target: scenario.messages)
+        if scenario.spinMicros + scenario.callMicros > 0 { _ = SpinHandler.clockReadNanos }  // before the clock starts
         let consumer: SluiceConsumer
         switch scenario.kind {
         case .async:

@@ -71,6 +71,10 @@ enum BenchTable {
         if countsAllocations {
             lines.append("allocs/msg: malloc calls of the scenario's process per message (malloc-interposer preloaded).")
         }
+        if !report.spinCosts.isEmpty {
+            let costs = report.spinCosts.map { "\(BenchScenario.format(micros: $0.nominalMicros)) costs \(String(format: "%.2f", $0.measuredMicros)) µs" }
+            lines.append("spin check (thread CPU per spin, in this process): \(costs.joined(separator: ", ")).")
+        }
         let load = [report.loadAverageAtStart, report.loadAverageAtEnd].map { $0.map { String(format: "%.2f", $0) } ?? "?" }
         lines.append("\(report.cores) cores, load average \(load[0]) at the start, \(load[1]) at the end.")
         return lines.joined(separator: "\n")

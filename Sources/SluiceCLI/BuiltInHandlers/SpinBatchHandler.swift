@@ -44,8 +44,9 @@ public struct SpinBatchHandler: BatchMessageHandler {
         public var description: String
     }
 
-    /// Creates the handler.
+    /// Creates the handler (measuring ``SpinHandler/clockReadNanos`` now, before it handles a batch).
     public init(callMicros: Int, micros: Int, failEvery: Int = 0, failOn: Int64? = nil, trapOn: Int64? = nil) {
+        _ = SpinHandler.clockReadNanos
         self.callMicros = callMicros
         self.micros = micros
         self.failEvery = failEvery
