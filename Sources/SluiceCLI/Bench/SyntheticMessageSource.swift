@@ -16,6 +16,9 @@ internal import Synchronization
 ///
 /// It serves the bench's small workload from memory: values of 100 bytes, keys over 1,000
 /// values, offsets from 0 on each partition, in runs of one partition as a fetch delivers them.
+/// Each partition holds its own share of the keys, in turn, as on the broker, where the
+/// producer's partitioner sends every message of a key to one partition: about 21 keys per
+/// partition of the 47 of a full run, so that key order has as many messages per lane as there.
 /// Each message's key and value are fresh copies, as `KafkaConsumer.poll` copies them out of
 /// librdkafka, so that the engine pays the same allocations. Pauses are honoured; commits are
 /// answered at the next poll and kept for ``committed(_:timeout:)``.
@@ -32,7 +35,8 @@ final class SyntheticMessageSource: MessageSource {
     private let endOffsets: [Int64]
     private let events: MessageSourceEvents
     private let value = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
-    private let keys: [[UInt8]] = (0..<1_000).map { Array("key-\($0)".utf8) }
+    /// Each partition's keys: key `k` of the 1,000 on partition `k % partitions`.
+    private let keys: [[[UInt8]]]
 
     private struct State {
         var assigning = false
@@ -60,6 +64,11 @@ final class SyntheticMessageSource: MessageSource {
         self.topic = String(decoding: Array(topic.utf8), as: UTF8.self)
         self.endOffsets = endOffsets
         self.events = events
+        let all = (0..<1_000).map { Array("key-\($0)".utf8) }
+        self.keys = endOffsets.indices.map { partition in
+            let own = all.indices.filter { $0 % endOffsets.count == partition }.map { all[$0] }
+            return own.isEmpty ? all : own
+        }
         self.state = Mutex(State(positions: Array(repeating: 0, count: endOffsets.count)))
     }
 
@@ -114,6 +123,7 @@ final class SyntheticMessageSource: MessageSource {
             return nil
         }
         guard let position else { return nil }
+        let keys = keys[position.partition]
         let key = keys[Int(position.offset) % keys.count]
         return KafkaMessage(
             topic: topic, partition: Int32(position.partition), offset: position.offset,
