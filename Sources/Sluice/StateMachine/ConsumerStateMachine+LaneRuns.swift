@@ -36,7 +36,7 @@ extension ConsumerStateMachine {
         run.reserveCapacity(1 + min(queued, limit - 1))
         run.append(work)
         scheduler.takeQueued(lane: lane, upTo: limit - 1, into: &run)
-        for index in run.indices.dropFirst() { markRunning(run[index]) }
+        markRunning(work, count: run.count - 1)  // a lane is of one partition: one look-up for all
         for index in run.indices {
             run[index].runLane = lane
             if index < run.count - 1 { run[index].lane = nil }

@@ -374,9 +374,10 @@ struct ConsumerStateMachine: Sendable {
         now = max(now, time)
     }
 
-    mutating func markRunning(_ work: InFlightWork) {
-        running[work.topicPartition, default: 0] += 1
-        totalRunning += 1
+    /// `count` handler calls of `work`'s partition started (a lane run's members count at once).
+    mutating func markRunning(_ work: InFlightWork, count: Int = 1) {
+        running[work.topicPartition, default: 0] += count
+        totalRunning += count
     }
 
     /// A handler call of `work` ended (or its dead-letter write did): its worker is free.
