@@ -155,23 +155,27 @@ final class PollLoop: @unchecked Sendable {
 
     /// Waits up to `timeout` for a message, then takes whatever else is ready at once, up to a
     /// batch: the machine takes a batch under one lock. Returns whether a message came.
+    ///
+    /// The batch's messages share one poll time, read when the first arrived: the rest are taken
+    /// within the next microseconds, and a clock read per message was 5 % of the poll thread's
+    /// time with a cheap handler. Their poll → done latency counts from then, so it errs long.
     @discardableResult
     private func pollBatch(timeout: Int64) throws -> Bool {
         guard let source, let first = try poll(source, timeout: timeout) else { return false }
+        let polledAt = clock.now()
         batch.removeAll(keepingCapacity: true)
-        batch.append(first)
+        batch.append(PolledMessage(first, polledAt: polledAt))
         while batch.count < maxBatch, let next = try poll(source, timeout: 0) {
-            batch.append(next)
+            batch.append(PolledMessage(next, polledAt: polledAt))
         }
         let polled = batch
         perform(engine.withMachine { $0.polled(polled, now: clock.now()) })
         return true
     }
 
-    private func poll(_ source: any MessageSource, timeout: Int64) throws -> PolledMessage? {
+    private func poll(_ source: any MessageSource, timeout: Int64) throws -> KafkaMessage? {
         do {
-            guard let message = try source.poll(timeout: timeout == 0 ? .zero : .nanoseconds(timeout)) else { return nil }
-            return PolledMessage(message, polledAt: clock.now())
+            return try source.poll(timeout: timeout == 0 ? .zero : .nanoseconds(timeout))
         } catch let error as KafkaError where !error.isFatal {
             logger.warning("consumer error", metadata: error.loggingMetadata)
             return nil
