@@ -95,7 +95,8 @@ public struct SluiceStatistics: Sendable {
     public var firstAdmittedAt: ContinuousClock.Instant?
     /// When the last handled message completed.
     public var lastCompletedAt: ContinuousClock.Instant?
-    /// Time from poll to handler completion of every handled message.
+    /// Time from poll to handler completion of every handled message (from when its poll batch's
+    /// first message arrived: a batch of up to 256 is taken at once).
     public var latency: LatencyHistogram
     /// The assigned partitions, in order.
     public var partitions: [Partition]
