@@ -36,7 +36,7 @@ import Testing
         #expect(scheduler.activeLaneCount == 0)
     }
 
-    @Test func takingQueuedItemsForALaneRunTakesTheOldestUpToTheLimitAndKeepsTheLaneBusy() {
+    @Test func aLaneRunTakesTheOldestQueuedUpToTheLimitAndKeepsTheLaneBusy() {
         var scheduler = OrderingScheduler<String, Int>()
         #expect(scheduler.admit(1, lane: "a") == 1)
         for item in 2...13 { #expect(scheduler.admit(item, lane: "a") == nil) }  // past the first room of 8
@@ -45,18 +45,15 @@ import Testing
         #expect(scheduler.queuedCount(on: "a") == 12)
         #expect(scheduler.queuedCount(on: "idle") == 0)
 
-        var run = [1]
-        scheduler.takeQueued(lane: "a", upTo: 5, into: &run)
+        let run = scheduler.run(startingWith: 1, lane: "a", upTo: 5)
         #expect(run == [1, 2, 3, 4, 5, 6])
         #expect(scheduler.queuedCount == 8, "7 of a and 1 of b left")
         #expect(scheduler.queuedCount(on: "a") == 7)
 
-        var rest: [Int] = []
-        scheduler.takeQueued(lane: "a", upTo: 100, into: &rest)
-        #expect(rest == Array(7...13))
-        scheduler.takeQueued(lane: "a", upTo: 100, into: &rest)
-        scheduler.takeQueued(lane: "idle", upTo: 100, into: &rest)
-        #expect(rest == Array(7...13), "nothing more on a, nothing on an idle lane")
+        let rest = scheduler.run(startingWith: 6, lane: "a", upTo: 100)
+        #expect(rest.map { Array($0.dropFirst()) } == Array(7...13))
+        #expect(scheduler.run(startingWith: 13, lane: "a", upTo: 100) == nil, "nothing more on a")
+        #expect(scheduler.run(startingWith: 0, lane: "idle", upTo: 100) == nil, "nothing on an idle lane")
         #expect(scheduler.queuedCount == 1)
 
         // The lane stays busy until its run completes, then runs what came meanwhile.

@@ -116,16 +116,19 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         self.lanes[lane]?.items.count ?? 0
     }
 
-    /// Takes up to `limit` items queued on `lane`, oldest first, onto the end of `run`, in one
-    /// look-up of the lane: to run together with the lane's running item (a lane run). The lane
-    /// stays busy, and one ``complete(lane:)`` later frees it for all of them.
-    mutating func takeQueued(lane: Lane, upTo limit: Int, into run: inout [Item]) {
-        guard limit > 0, let index = self.lanes.index(forKey: lane) else { return }
+    /// A lane run: `first` (the lane's item that starts now) and up to `limit` items queued behind
+    /// it, oldest first, taken in one look-up of the lane and into an array sized once; nil when
+    /// none wait. The lane stays busy, and one ``complete(lane:)`` later frees it for all of them.
+    mutating func run(startingWith first: Item, lane: Lane, upTo limit: Int) -> [Item]? {
+        guard limit > 0, let index = self.lanes.index(forKey: lane) else { return nil }
         let count = Swift.min(limit, self.lanes.values[index].items.count)
-        guard count > 0 else { return }
-        run.reserveCapacity(run.count + count)
+        guard count > 0 else { return nil }
+        var run: [Item] = []
+        run.reserveCapacity(1 + count)
+        run.append(first)
         for _ in 0..<count { run.append(self.lanes.values[index].items.removeFirst()) }
         self.queuedCount -= count
+        return run
     }
 
     /// Takes the next item queued on `lane` to run together with the lane's running item (a

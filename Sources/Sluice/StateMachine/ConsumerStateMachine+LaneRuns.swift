@@ -22,20 +22,12 @@ extension ConsumerStateMachine {
     /// run is done; the others carry the lane as ``InFlightWork/runLane``.
     mutating func startWithFollowers(_ work: InFlightWork, into actions: inout EngineActions) {
         let limit = laneRunLimit
-        guard limit > 1, settings.routes[work.route].runsLanes, let lane = work.lane, !work.alone else {
+        guard limit > 1, settings.routes[work.route].runsLanes, let lane = work.lane, !work.alone,
+            var run = scheduler.run(startingWith: work, lane: lane, upTo: limit - 1)
+        else {
             actions.dispatch.append(work)
             return
         }
-        let queued = scheduler.queuedCount(on: lane)
-        guard queued > 0 else {
-            actions.dispatch.append(work)
-            return
-        }
-        // Sized once: a run grown by appends would reallocate its storage several times.
-        var run: [InFlightWork] = []
-        run.reserveCapacity(1 + min(queued, limit - 1))
-        run.append(work)
-        scheduler.takeQueued(lane: lane, upTo: limit - 1, into: &run)
         markRunning(work, count: run.count - 1)  // a lane is of one partition: one look-up for all
         for index in run.indices {
             run[index].runLane = lane
