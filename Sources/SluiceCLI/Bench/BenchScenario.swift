@@ -183,11 +183,14 @@ extension BenchScenario {
                 all.append(spin)
             }
         }
-        for ordering in ["key", "partition"] {
-            var spin = BenchScenario(
-                name: "spin-100us-2w-\(ordering)", kind: .sync, messages: 0, spinMicros: 100, ordering: ordering)
-            spin.messages = count(ideal: spin.ideal ?? 0)
-            all.append(spin)
+        // The orders that keep lanes (`sluice run` orders by key unless told otherwise).
+        for (micros, label) in [(100, "100us"), (10, "10us")] {
+            for ordering in ["key", "partition"] {
+                var spin = BenchScenario(
+                    name: "spin-\(label)-2w-\(ordering)", kind: .sync, messages: 0, spinMicros: micros, ordering: ordering)
+                spin.messages = count(ideal: spin.ideal ?? 0)
+                all.append(spin)
+            }
         }
         var wide = BenchScenario(name: "spin-10us-2w-64p", kind: .sync, workload: .wide, messages: 0, spinMicros: 10)
         wide.messages = min(wideMessages, count(ideal: wide.ideal ?? 0))
