@@ -86,6 +86,48 @@ import Testing
         #expect(harness.commitPoint(0) == 10)
     }
 
+    /// A lane run in a worker process whose worker crashed: nobody knows which member did it. The
+    /// first member holds the lane and runs once more alone (an attempt on top of the policy's);
+    /// the others go back to the lane un-run, and each then runs alone, in order, so that only a
+    /// poison message crashes again, and only its own call.
+    @Test func aCrashedRunBlamesItsFirstMemberAndRunsTheRestOneByOneInOrder() throws {
+        var harness = MachineHarness(laneRuns: 128) {
+            $0.ordering = .key
+            $0.retry = RetryPolicy(maxAttempts: 1, initialBackoff: .milliseconds(10), jitter: 0)
+        }
+        harness.assign(0)
+        let run = try #require(harness.poll((0..<4).map { harness.message(0, $0, key: "a") }).laneRuns.first)
+        #expect(offsets(run) == [0, 1, 2, 3])
+        let crash = TestFailure()
+        let crashed = harness.machine.finished(
+            run, results: HandlerInvoker.failedChunkResults(run, error: crash), wholeBatch: true, now: harness.now)
+        #expect(crashed.dispatch.isEmpty && crashed.laneRuns.isEmpty, "nothing of the lane starts before 0's retry")
+        #expect(harness.machine.totalRunning == 0)
+        #expect(harness.machine.window.count == 4)
+        #expect(harness.machine.counters.retried == 1, "only 0 was charged the crash")
+
+        harness.advance(by: .milliseconds(10))
+        let retried = harness.tick()
+        #expect(retried.laneRuns.isEmpty)
+        #expect(offsets(retried.dispatch) == [0])
+        #expect(retried.dispatch[0].attempt == 2 && retried.dispatch[0].alone, "isolated: one attempt more, alone")
+        // 1, 2, 3 follow one at a time, each alone, none charged an attempt.
+        var next = harness.succeed(retried.dispatch)
+        var order: [Int64] = [0]
+        while let work = next.dispatch.first {
+            #expect(next.laneRuns.isEmpty && next.dispatch.count == 1)
+            #expect(work.alone && work.attempt == 1)
+            order.append(work.message.offset)
+            next = harness.succeed(next.dispatch)
+        }
+        #expect(order == [0, 1, 2, 3])
+        #expect(harness.commitPoint(0) == 4)
+        #expect(harness.machine.window.count == 0)
+        // Later messages of the lane run together again.
+        let later = harness.poll((4..<7).map { harness.message(0, $0, key: "a") })
+        #expect(later.laneRuns.map(offsets) == [[4, 5, 6]])
+    }
+
     @Test func theLastMembersFailureKeepsTheLaneForItsRetry() throws {
         var harness = MachineHarness(laneRuns: 128) {
             $0.ordering = .partition

@@ -83,4 +83,25 @@ import Testing
         let lying = [UInt8](repeating: 0xFF, count: 8) + [0, 0, 0]
         #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decodeBatch(lying) }
     }
+
+    @Test func aChunkCarriesItsLaneRunsAndTheSkippedOutcomeRoundTrips() throws {
+        let messages: [(message: KafkaMessage, attempt: Int)] = (0..<6).map { index in
+            (KafkaMessage(topic: "t", partition: 0, offset: Int64(index), key: Array("k".utf8), value: [UInt8(index)]), 1 + index % 2)
+        }
+        let decoded = try WireMessage.decodeChunk(WireMessage.encode(chunk: messages, runLengths: [3, 2]))
+        #expect(decoded.runLengths == [3, 2])
+        #expect(decoded.messages.map(\.message) == messages.map(\.message))
+        #expect(decoded.messages.map(\.attempt) == [1, 2, 1, 2, 1, 2])
+        #expect(try WireMessage.decodeChunk(WireMessage.encode(chunk: messages, runLengths: [])).runLengths.isEmpty)
+        #expect(try WireMessage.decodeOutcome(WireMessage.encode(.skipped)) == .skipped)
+
+        // Runs longer than the chunk, or empty, are refused with what they were.
+        let tooLong = #expect(throws: WireMessage.DecodingError.self) {
+            try WireMessage.decodeChunk(WireMessage.encode(chunk: messages, runLengths: [4, 3]))
+        }
+        #expect(tooLong?.description == "lane runs of [4, 3] messages in a chunk of 6")
+        #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decodeChunk(WireMessage.encode(chunk: messages, runLengths: [0])) }
+        let unknown = #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decodeOutcome([9]) }
+        #expect(unknown?.description == "an outcome with the unknown tag 9")
+    }
 }

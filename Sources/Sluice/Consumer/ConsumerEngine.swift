@@ -84,7 +84,8 @@ final class ConsumerEngine: @unchecked Sendable {
                 routes: configuration.routes.isEmpty ? ["consumer"] : configuration.routes.map(\.name)))
         // Worker processes have real deadlines: the pool kills an overrunning worker.
         var settings = ConsumerStateMachine.Settings(configuration, handlers: handlers.map { ($0.handlesBatches, $0.isIsolated) })
-        for index in settings.routes.indices where handlers[index].runsLanes && settings.routes[index].handlerTimeout == nil {
+        // Not under a deadline (which threads enforce per message and worker processes per frame).
+        for index in settings.routes.indices where handlers[index].runsLanes && configuration.handlerTimeout == nil {
             settings.routes[index].runsLanes = true
         }
         var machine = ConsumerStateMachine(settings: settings, seed: seed)
@@ -287,7 +288,13 @@ final class ConsumerEngine: @unchecked Sendable {
             inline(runs)
             return
         }
-        let chunk = chunkSize(target: Self.chunkTargetNanos)
+        // A frame to a worker process costs two socket round trips: amortize them over more, but
+        // never make fewer calls than workers when there is enough to share.
+        let isolated = handlers[runs[0][0].route].isIsolated
+        let total = runs.reduce(0) { $0 + $1.count }
+        let chunk = min(
+            chunkSize(target: isolated ? Self.frameTargetNanos : Self.chunkTargetNanos),
+            max(1, (total + configuration.workers - 1) / configuration.workers))
         var pending: [InFlightWork] = []
         for run in runs {
             if !pending.isEmpty, pending.count + run.count > chunk || pending[0].route != run[0].route {

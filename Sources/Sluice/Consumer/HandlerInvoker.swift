@@ -98,10 +98,15 @@ enum HandlerInvoker: Sendable {
     }
 
     /// Whether it runs lane runs (``ConsumerStateMachine/startWithFollowers(_:into:)``): a
-    /// synchronous per-message handler on threads, which runs a chunk's messages in order and can
-    /// stop a run at its first failure. (In worker processes a crash fails a whole frame.)
+    /// synchronous per-message handler on threads, or in worker processes where it takes chunks
+    /// (a frame's runs stop at their first failure in the worker, ``ProcessIsolation/handleChunk(_:with:logger:)``).
+    /// Never under a deadline; the engine checks that.
     var runsLanes: Bool {
-        if case .sync = self { true } else { false }
+        switch self {
+        case .sync: true
+        case .process: takesChunks
+        case .batch, .async, .asyncBatch: false
+        }
     }
 
     /// The worker processes, for isolated handlers.
@@ -198,9 +203,11 @@ enum HandlerInvoker: Sendable {
     }
 
     /// Sends several messages of a per-message handler to a worker process in one frame; each is
-    /// handled on its own and has its own outcome. A crash of the worker fails them all
-    /// (`wholeBatch`: which one was running is unknown, so each runs once more alone). Only
-    /// without a deadline: the pool's deadline is per frame.
+    /// handled on its own and has its own outcome, except that a lane run's failure skips the rest
+    /// of its run. A crash of the worker fails the frame (`wholeBatch`: which message was running
+    /// is unknown, so each runs once more alone): the first message of each lane run and every
+    /// message outside one, while the rest of each run goes back to its lane un-run
+    /// (``failedChunkResults(_:error:)``). Only without a deadline: the pool's deadline is per frame.
     private func runChunk(
         _ works: [InFlightWork], pool: ProcessPoolExecutor, job: String, observers: HandlerObservers,
         measure: @escaping @Sendable (Int64) -> Void, completion: @escaping Completion
@@ -208,7 +215,7 @@ enum HandlerInvoker: Sendable {
         let spans = works.map { observers.tracing.startSpan($0.message, attempt: $0.attempt) }
         let startedAt = MonotonicInstant.now.nanoseconds
         let ahead = pool.queuedCount
-        let payload = WireMessage.encode(batch: works.map { ($0.message, $0.attempt) })
+        let payload = WireMessage.encode(chunk: works.map { ($0.message, $0.attempt) }, runLengths: Self.runLengths(works))
         pool.submit(job: ProcessIsolation.chunkJob(job), payload: payload, timeout: nil).whenComplete { outcome in
             let elapsed = MonotonicInstant.now.nanoseconds - startedAt
             let perMessage = Self.serviceTime(elapsed, queuedAhead: ahead, workers: pool.parallelism) / Int64(works.count)
@@ -223,16 +230,40 @@ enum HandlerInvoker: Sendable {
                 do {
                     results = try WireMessage.decodeOutcomes(bytes, expected: works.count).outcomes.map(Self.result(of:))
                 } catch {
-                    results = Array(repeating: .failure(error), count: works.count)
+                    results = Self.failedChunkResults(works, error: error)
                     whole = true
                 }
             case .failure(let error):
                 // A crash, a stop from outside, or the pool's refusal: every message of the frame.
-                results = Array(repeating: .failure(error), count: works.count)
+                results = Self.failedChunkResults(works, error: error)
                 whole = true
             }
             for (span, result) in zip(spans, results) { observers.tracing.end(span, result) }
             completion(works, results, whole)
+        }
+    }
+
+    /// The lengths of the lane runs `works` begins with, in order (a run's members are
+    /// consecutive and carry its lane as ``InFlightWork/runLane``).
+    static func runLengths(_ works: [InFlightWork]) -> [Int] {
+        var lengths: [Int] = []
+        var index = works.startIndex
+        while index < works.endIndex, let lane = works[index].runLane {
+            var end = index + 1
+            while end < works.endIndex, works[end].runLane == lane { end += 1 }
+            lengths.append(end - index)
+            index = end
+        }
+        return lengths
+    }
+
+    /// The results of a chunk that failed as a whole with `error`: each lane run's first member
+    /// and every message outside a run fail with it; the rest of each run did not run (as far as
+    /// anyone knows to blame them) and goes back to its lane, behind its first member.
+    static func failedChunkResults(_ works: [InFlightWork], error: any Error) -> [Result<Void, any Error>] {
+        works.indices.map { index in
+            let inRun = works[index].runLane != nil && index > works.startIndex && works[index - 1].runLane == works[index].runLane
+            return inRun ? .failure(LaneRunSkipped()) : .failure(error)
         }
     }
 
@@ -380,6 +411,7 @@ extension HandlerInvoker {
         case .success: .success(())
         case .failure(let type, let description, let nonRetryable):
             .failure(WorkerHandlerError(typeName: type, description: description, isRetryable: !nonRetryable))
+        case .skipped: .failure(LaneRunSkipped())
         }
     }
 }

@@ -97,18 +97,7 @@ public struct ProcessIsolation: Sendable {
                 }
                 // Several messages in one frame, each handled on its own: one round trip for a
                 // chunk of cheap calls instead of one per message.
-                served[chunkJob(name)] = { bytes in
-                    let chunk = try WireMessage.decodeBatch(bytes)
-                    let outcomes = chunk.map { message, attempt -> WireMessage.Outcome in
-                        do {
-                            try handler.handle(message, context: HandlerContext(attempt: attempt, logger: logger, message: message))
-                            return .success
-                        } catch {
-                            return outcome(of: error)
-                        }
-                    }
-                    return WireMessage.encode(outcomes: outcomes, wholeBatch: false)
-                }
+                served[chunkJob(name)] = { bytes in try handleChunk(bytes, with: handler, logger: logger) }
             case .batch(let handler):
                 served[name] = { bytes in
                     let batch = try WireMessage.decodeBatch(bytes)
@@ -134,6 +123,38 @@ public struct ProcessIsolation: Sendable {
             }
         }
         try ProcessPoolWorker.serve(jobs: served)
+    }
+
+    /// Handles a chunk (``WireMessage/encode(chunk:runLengths:)``) in a worker process, in order,
+    /// each message on its own: a failure in a lane run skips the rest of that run, which the
+    /// consumer hands back to its lane un-run, exactly as a run on a thread stops.
+    static func handleChunk(_ bytes: [UInt8], with handler: some MessageHandler, logger: Logger) throws -> [UInt8] {
+        let (chunk, runLengths) = try WireMessage.decodeChunk(bytes)
+        var outcomes: [WireMessage.Outcome] = []
+        outcomes.reserveCapacity(chunk.count)
+        var runs = runLengths.makeIterator()
+        var leftInRun = 0
+        var runFailed = false
+        for (message, attempt) in chunk {
+            if leftInRun == 0 {
+                runFailed = false
+                leftInRun = runs.next() ?? 0
+            }
+            if leftInRun > 0 { leftInRun -= 1 }
+            if runFailed {
+                outcomes.append(.skipped)
+                continue
+            }
+            do {
+                try handler.handle(message, context: HandlerContext(attempt: attempt, logger: logger, message: message))
+                outcomes.append(.success)
+            } catch {
+                outcomes.append(outcome(of: error))
+                // Only a run's members wait for each other.
+                runFailed = leftInRun > 0
+            }
+        }
+        return WireMessage.encode(outcomes: outcomes, wholeBatch: false)
     }
 
     /// The job under which the workers serving a per-message handler as `job` take several

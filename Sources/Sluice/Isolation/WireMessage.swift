@@ -18,6 +18,8 @@ enum WireMessage {
         /// The handler threw: its type (`String(reflecting:)`), description, and whether it
         /// conforms to ``NonRetryableError``.
         case failure(type: String, description: String, nonRetryable: Bool)
+        /// Not run: an earlier message of its lane run failed (``encode(chunk:runLengths:)``).
+        case skipped
     }
 
     /// The longest error type name a worker sends back (longer ones are cut).
@@ -99,7 +101,12 @@ enum WireMessage {
     }
 
     static func encode(_ outcome: Outcome) -> [UInt8] {
-        guard case .failure(let type, let description, let nonRetryable) = outcome else { return [0] }
+        let (type, description, nonRetryable): (String, String, Bool)
+        switch outcome {
+        case .success: return [0]
+        case .skipped: return [3]
+        case .failure(let t, let d, let n): (type, description, nonRetryable) = (t, d, n)
+        }
         var out: [UInt8] = [nonRetryable ? 2 : 1]
         put(Array(type.utf8), &out)
         put(Array(description.utf8), &out)
@@ -109,7 +116,12 @@ enum WireMessage {
     static func decodeOutcome(_ bytes: [UInt8]) throws -> Outcome {
         var reader = Reader(buffer: bytes)
         let tag = try reader.byte()
-        guard tag != 0 else { return .success }
+        switch tag {
+        case 0: return .success
+        case 3: return .skipped
+        case 1, 2: break
+        default: throw DecodingError(description: "an outcome with the unknown tag \(tag)")
+        }
         let type = String(decoding: try reader.bytes(), as: UTF8.self)
         let description = String(decoding: try reader.bytes(), as: UTF8.self)
         return .failure(type: type, description: description, nonRetryable: tag == 2)
@@ -130,6 +142,30 @@ enum WireMessage {
         let count = try reader.u64()
         guard count <= UInt64(bytes.count / 8) else { throw DecodingError(description: "a batch of \(count) messages cannot fit \(bytes.count) bytes") }
         return try (0..<count).map { _ in try decode(try reader.bytes()) }
+    }
+
+    /// A chunk of a per-message handler's messages as one payload: the lengths of its lane runs,
+    /// then the messages as ``encode(batch:)`` writes them. The runs are the chunk's first
+    /// messages, one after the other (`runLengths` sums to at most the count); within a run,
+    /// a failure skips the rest (``Outcome/skipped``). Messages after the runs are each on their own.
+    static func encode(chunk: [(message: KafkaMessage, attempt: Int)], runLengths: [Int]) -> [UInt8] {
+        var out: [UInt8] = []
+        put(UInt64(runLengths.count), &out)
+        for length in runLengths { put(UInt64(length), &out) }
+        out.append(contentsOf: encode(batch: chunk))
+        return out
+    }
+
+    static func decodeChunk(_ bytes: [UInt8]) throws -> (messages: [(message: KafkaMessage, attempt: Int)], runLengths: [Int]) {
+        var reader = Reader(buffer: bytes)
+        let runCount = try reader.u64()
+        guard runCount <= UInt64(bytes.count / 8) else { throw DecodingError(description: "\(runCount) runs cannot fit \(bytes.count) bytes") }
+        let runLengths = try (0..<runCount).map { _ in Int(clamping: try reader.u64()) }
+        let messages = try decodeBatch(reader.rest())
+        guard runLengths.allSatisfy({ $0 > 0 && $0 <= messages.count }), runLengths.reduce(0, +) <= messages.count else {
+            throw DecodingError(description: "lane runs of \(runLengths) messages in a chunk of \(messages.count)")
+        }
+        return (messages, runLengths)
     }
 
     /// A batch's outcomes, one per message in the batch's order; `wholeBatch` when the handler
@@ -194,6 +230,11 @@ enum WireMessage {
         mutating func bytes() throws -> [UInt8] {
             guard let bytes = try optionalBytes() else { throw DecodingError(description: "a required field is absent at byte \(position)") }
             return bytes
+        }
+
+        /// The bytes not read yet.
+        func rest() -> [UInt8] {
+            Array(buffer[position...])
         }
 
         mutating func optionalBytes() throws -> [UInt8]? {

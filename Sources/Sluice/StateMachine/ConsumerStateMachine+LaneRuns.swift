@@ -55,7 +55,11 @@ extension ConsumerStateMachine {
     /// lane, and they follow it once it is settled. Work given up meanwhile (its partition revoked,
     /// the consumer stopping) is dropped instead, like queued work. Returns whether any result was
     /// such a member (the caller then skips them).
-    mutating func handBackSkipped(_ works: [InFlightWork], results: [Result<Void, any Error>]) -> Bool {
+    ///
+    /// `alone`: the call failed as a whole (its worker process crashed), so nobody knows whether a
+    /// handed-back member crashed it: each then starts by itself, not in a run, so that a poison
+    /// message crashes no run but its own call.
+    mutating func handBackSkipped(_ works: [InFlightWork], results: [Result<Void, any Error>], alone: Bool = false) -> Bool {
         var skipped: [(lane: OrderingLane, works: [InFlightWork])] = []
         var found = false
         for (work, result) in zip(works, results) {
@@ -69,6 +73,7 @@ extension ConsumerStateMachine {
             var back = work
             back.lane = lane
             back.runLane = nil
+            if alone { back.alone = true }
             if let last = skipped.indices.last, skipped[last].lane == lane {
                 skipped[last].works.append(back)
             } else {

@@ -26,7 +26,7 @@ extension ConsumerStateMachine {
         // so that the failed member, once settled, frees its lane to them and not to later work.
         var handedBack = false
         if settings.runsLanes, results.contains(where: { if case .failure = $0 { true } else { false } }) {
-            handedBack = handBackSkipped(works, results: results)
+            handedBack = handBackSkipped(works, results: results, alone: wholeBatch)
         }
         // Completions come in runs of one partition (a chunk is a slice of one partition's
         // fetch): its `running` count, epoch and topic count are looked up once per run of

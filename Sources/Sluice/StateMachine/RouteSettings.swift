@@ -24,8 +24,8 @@ struct RouteSettings: Sendable {
     var handlerTimeout: Int64?
     /// Whether a lane's queued messages start together as a lane run, on one worker, in order,
     /// up to ``ConsumerStateMachine/Settings/laneRunLimit``. The engine sets it for per-message
-    /// handlers on threads without a deadline, where a run can stop at its first failure and hand
-    /// the rest back un-run.
+    /// handlers without a deadline, on threads or in worker processes that take several messages
+    /// to a frame, where a run can stop at its first failure and hand the rest back un-run.
     var runsLanes = false
 
     /// The limits of a batch route's batches.
