@@ -61,6 +61,11 @@ final class ConsumerEngine: @unchecked Sendable {
 
     /// A chunk of cheap handler calls should keep a worker busy for about this long.
     static let chunkTargetNanos: Int64 = 250_000
+    /// A lane run should keep a worker busy about this long: a frame's worth when every handler
+    /// runs in worker processes (where a run is also a frame), a chunk's otherwise.
+    private var laneRunTargetNanos: Int64 {
+        handlers.allSatisfy(\.isIsolated) ? Self.frameTargetNanos : Self.chunkTargetNanos
+    }
     /// The most messages handed to a worker at once.
     static let maxChunk = 128
     /// A chunk of cheap calls sent to a worker process in one frame should keep it busy about this
@@ -369,7 +374,7 @@ final class ConsumerEngine: @unchecked Sendable {
         let mean = max(1, nanosPerMessage)
         meanHandlerNanos.store(mean, ordering: .relaxed)
         // Lane runs sized like chunks, to a power of two so that the lock is rarely taken for it.
-        let size = chunkSize(target: Self.chunkTargetNanos)
+        let size = chunkSize(target: laneRunTargetNanos)
         let limit = 1 << (Int.bitWidth - 1 - size.leadingZeroBitCount)
         if laneRunLimit.exchange(limit, ordering: .relaxed) != limit {
             withMachine { $0.setLaneRunLimit(limit) }

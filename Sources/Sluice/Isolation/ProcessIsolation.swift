@@ -19,7 +19,9 @@ public import SluiceProcessPool
 ///
 /// Cheap messages cross several to a frame (sized to about a millisecond of work; never under a
 /// deadline, nor with `maxTasksPerWorker`, which counts messages), each still handled on its own
-/// with its own outcome. A worker that dies (a trap, a
+/// with its own outcome; a lane run (`key` and `partition` ordering) stops at its first failure,
+/// as on a thread, and after a crash its first message runs once more alone and the others follow
+/// one by one. A worker that dies (a trap, a
 /// signal, an exit) fails what it was running, with a `ProcessPoolError` naming the signal or
 /// status; the pool starts another worker (with backoff). The messages of a frame of several each
 /// run once more alone, as nobody knows which one crashed it; then the retry and failure policies
