@@ -24,6 +24,17 @@ import Testing
         }
     }
 
+    /// A key-ordered machine under `retry`, and the lane run it starts for four messages of key "a".
+    private func runOfFour(retry: RetryPolicy) throws -> (MachineHarness, [InFlightWork]) {
+        var harness = MachineHarness(laneRuns: 128) {
+            $0.ordering = .key
+            $0.retry = retry
+        }
+        harness.assign(0)
+        let run = try #require(harness.poll((0..<4).map { harness.message(0, $0, key: "a") }).laneRuns.first)
+        return (harness, run)
+    }
+
     @Test func aLanesBacklogStartsAsOneRunWithTheLaneHeldByItsLastMember() throws {
         var harness = MachineHarness(laneRuns: 128) { $0.ordering = .key }
         harness.assign(0)
@@ -91,12 +102,8 @@ import Testing
     /// the others go back to the lane un-run, and each then runs alone, in order, so that only a
     /// poison message crashes again, and only its own call.
     @Test func aCrashedRunBlamesItsFirstMemberAndRunsTheRestOneByOneInOrder() throws {
-        var harness = MachineHarness(laneRuns: 128) {
-            $0.ordering = .key
-            $0.retry = RetryPolicy(maxAttempts: 1, initialBackoff: .milliseconds(10), jitter: 0)
-        }
-        harness.assign(0)
-        let run = try #require(harness.poll((0..<4).map { harness.message(0, $0, key: "a") }).laneRuns.first)
+        let (started, run) = try runOfFour(retry: RetryPolicy(maxAttempts: 1, initialBackoff: .milliseconds(10), jitter: 0))
+        var harness = started
         #expect(offsets(run) == [0, 1, 2, 3])
         let crash = TestFailure()
         let crashed = harness.machine.finished(
@@ -158,12 +165,8 @@ import Testing
     }
 
     @Test func aRevokedPartitionsUnrunMembersAreDroppedNotRequeued() throws {
-        var harness = MachineHarness(laneRuns: 128) {
-            $0.ordering = .key
-            $0.retry = RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(1), jitter: 0)
-        }
-        harness.assign(0)
-        let run = try #require(harness.poll((0..<4).map { harness.message(0, $0, key: "a") }).laneRuns.first)
+        let (started, run) = try runOfFour(retry: RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(1), jitter: 0))
+        var harness = started
         _ = harness.machine.revocationBegan([harness.tp(0)], lost: false, now: harness.now)
         #expect(harness.machine.isRunning(any: [harness.tp(0)]))
         _ = harness.machine.finished(run, results: results(4, failingAt: 1), now: harness.now)
