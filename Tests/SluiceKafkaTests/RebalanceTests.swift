@@ -139,8 +139,11 @@ extension KafkaComponentTests {
                 KafkaRebalanceEvent(kind: kind, partitions: partitions, isIncremental: false)
             }
             #expect(Self.eagerHistoryProblem([event(.assigned, all), event(.revoked, all), event(.assigned, half)]) == nil)
+            // Consumer A's history in a CI run where the embedded broker went through three rounds
+            // after B joined.
             #expect(Self.eagerHistoryProblem([
                 event(.assigned, all), event(.revoked, all), event(.assigned, half), event(.revoked, half), event(.assigned, half),
+                event(.revoked, half), event(.assigned, half),
             ]) == nil)
             #expect(Self.eagerHistoryProblem([event(.assigned, all), event(.revoked, all)])
                 == "it does not end with an assignment")
