@@ -63,9 +63,7 @@ final class ConsumerEngine: @unchecked Sendable {
     static let chunkTargetNanos: Int64 = 250_000
     /// A lane run should keep a worker busy about this long: a frame's worth when every handler
     /// runs in worker processes (where a run is also a frame), a chunk's otherwise.
-    private var laneRunTargetNanos: Int64 {
-        handlers.allSatisfy(\.isIsolated) ? Self.frameTargetNanos : Self.chunkTargetNanos
-    }
+    private let laneRunTargetNanos: Int64
     /// The most messages handed to a worker at once.
     static let maxChunk = 128
     /// A chunk of cheap calls sent to a worker process in one frame should keep it busy about this
@@ -78,6 +76,7 @@ final class ConsumerEngine: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.handlers = handlers
+        self.laneRunTargetNanos = handlers.allSatisfy(\.isIsolated) ? Self.frameTargetNanos : Self.chunkTargetNanos
         self.deadLetters = deadLetters
         self.clock = clock
         self.logger = logger
@@ -261,10 +260,7 @@ final class ConsumerEngine: @unchecked Sendable {
                 start = end
                 continue
             }
-            // A frame to a worker process costs two socket round trips: amortize them over more.
-            var chunk = chunkSize(target: handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos)
-            // Never fewer chunks than workers when there is enough to share.
-            chunk = min(chunk, max(1, (end - start + configuration.workers - 1) / configuration.workers))
+            let chunk = chunkLimit(for: handler, sharing: end - start)
             var pending: [InFlightWork] = []
             pending.reserveCapacity(min(chunk, end - start))
             // By index: one copy of each work (into its chunk), not two.
@@ -293,19 +289,15 @@ final class ConsumerEngine: @unchecked Sendable {
             inline(runs)
             return
         }
-        // A frame to a worker process costs two socket round trips: amortize them over more, but
-        // never make fewer calls than workers when there is enough to share.
-        let isolated = handlers[runs[0][0].route].isIsolated
         let total = runs.reduce(0) { $0 + $1.count }
-        let chunk = min(
-            chunkSize(target: isolated ? Self.frameTargetNanos : Self.chunkTargetNanos),
-            max(1, (total + configuration.workers - 1) / configuration.workers))
+        var chunk = 0
         var pending: [InFlightWork] = []
         for run in runs {
             if !pending.isEmpty, pending.count + run.count > chunk || pending[0].route != run[0].route {
                 start(pending, on: handlers[pending[0].route])
                 pending.removeAll(keepingCapacity: true)
             }
+            if pending.isEmpty { chunk = chunkLimit(for: handlers[run[0].route], sharing: total) }
             pending.append(contentsOf: run)
         }
         if !pending.isEmpty { start(pending, on: handlers[pending[0].route]) }
@@ -361,6 +353,15 @@ final class ConsumerEngine: @unchecked Sendable {
 
     private func context(for work: InFlightWork) -> HandlerContext {
         HandlerContext(attempt: work.attempt, logger: logger, message: work.message)
+    }
+
+    /// The most messages of one call of `handler` when `count` wait to start: a chunk's worth
+    /// (``chunkTargetNanos``), or a frame's to a worker process (``frameTargetNanos``: a frame costs
+    /// two socket round trips, amortized over more), but never so many that fewer calls than
+    /// workers share `count`.
+    private func chunkLimit(for handler: HandlerInvoker, sharing count: Int) -> Int {
+        let chunk = chunkSize(target: handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos)
+        return min(chunk, max(1, (count + configuration.workers - 1) / configuration.workers))
     }
 
     /// Messages a chunk of about `target` nanoseconds of the measured handler time holds, from 1

@@ -132,15 +132,24 @@ enum WireMessage {
     /// A batch as one payload: the count, then each message with its attempt as ``encode(_:attempt:)`` writes it.
     static func encode(batch: [(message: KafkaMessage, attempt: Int)]) -> [UInt8] {
         var out: [UInt8] = []
-        put(UInt64(batch.count), &out)
-        for entry in batch { put(encode(entry.message, attempt: entry.attempt), &out) }
+        put(batch: batch, &out)
         return out
     }
 
     static func decodeBatch(_ bytes: [UInt8]) throws -> [(message: KafkaMessage, attempt: Int)] {
         var reader = Reader(buffer: bytes)
+        return try batch(from: &reader)
+    }
+
+    private static func put(batch: [(message: KafkaMessage, attempt: Int)], _ out: inout [UInt8]) {
+        put(UInt64(batch.count), &out)
+        for entry in batch { put(encode(entry.message, attempt: entry.attempt), &out) }
+    }
+
+    private static func batch(from reader: inout Reader) throws -> [(message: KafkaMessage, attempt: Int)] {
         let count = try reader.u64()
-        guard count <= UInt64(bytes.count / 8) else { throw DecodingError(description: "a batch of \(count) messages cannot fit \(bytes.count) bytes") }
+        let left = reader.buffer.count - reader.position
+        guard count <= UInt64(left / 8) else { throw DecodingError(description: "a batch of \(count) messages cannot fit \(left) bytes") }
         return try (0..<count).map { _ in try decode(try reader.bytes()) }
     }
 
@@ -152,7 +161,7 @@ enum WireMessage {
         var out: [UInt8] = []
         put(UInt64(runLengths.count), &out)
         for length in runLengths { put(UInt64(length), &out) }
-        out.append(contentsOf: encode(batch: chunk))
+        put(batch: chunk, &out)
         return out
     }
 
@@ -161,7 +170,7 @@ enum WireMessage {
         let runCount = try reader.u64()
         guard runCount <= UInt64(bytes.count / 8) else { throw DecodingError(description: "\(runCount) runs cannot fit \(bytes.count) bytes") }
         let runLengths = try (0..<runCount).map { _ in Int(clamping: try reader.u64()) }
-        let messages = try decodeBatch(reader.rest())
+        let messages = try batch(from: &reader)
         guard runLengths.allSatisfy({ $0 > 0 && $0 <= messages.count }), runLengths.reduce(0, +) <= messages.count else {
             throw DecodingError(description: "lane runs of \(runLengths) messages in a chunk of \(messages.count)")
         }
@@ -230,11 +239,6 @@ enum WireMessage {
         mutating func bytes() throws -> [UInt8] {
             guard let bytes = try optionalBytes() else { throw DecodingError(description: "a required field is absent at byte \(position)") }
             return bytes
-        }
-
-        /// The bytes not read yet.
-        func rest() -> [UInt8] {
-            Array(buffer[position...])
         }
 
         mutating func optionalBytes() throws -> [UInt8]? {
