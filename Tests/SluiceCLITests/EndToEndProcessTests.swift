@@ -39,6 +39,33 @@ extension ProcessTests {
             }
         }
 
+        /// `--max-messages` on a backlog much larger than it: exactly that many are handled and
+        /// committed (not the window's worth more that librdkafka had fetched), and the next run
+        /// of the group starts right after them.
+        @Test func maxMessagesHandlesAndCommitsExactlyThatManyAndTheNextRunTheRest() async throws {
+            let topic = "limit"
+            let group = "g-\(UUID().uuidString.prefix(8))"
+            let total = 6_000
+            try await DevBroker.with(topic: topic, partitions: 8) { broker in
+                try await broker.produce(topic: topic, count: total)
+                let common = ["run", "--brokers", broker.bootstrapServers, "--group", group, "--topic", topic,
+                              "--handler", "noop", "--status-interval", "0"] + embeddedBrokerConsumerProperties
+
+                let (code, first) = try await SluiceProcess.run(common + ["--max-messages", "1000"], within: .seconds(90))
+                #expect(code == 0, "\(first.transcript)")
+                #expect(handledCount(in: first.stdout) == 1_000, "\(first.transcript)")
+                let afterFirst = try broker.committedAndEnd(group: group, topic: topic, partitions: 8)
+                #expect(afterFirst.committed.values.reduce(0, +) == 1_000)
+
+                let (secondCode, second) = try await SluiceProcess.run(
+                    common + ["--max-messages", "\(total - 1_000)"], within: .seconds(90))
+                #expect(secondCode == 0, "\(second.transcript)")
+                #expect(handledCount(in: second.stdout) == total - 1_000, "\(second.transcript)")
+                let afterSecond = try broker.committedAndEnd(group: group, topic: topic, partitions: 8)
+                #expect(afterSecond.committed == afterSecond.end)
+            }
+        }
+
         @Test func devBrokerExitsZeroOnSigtermAndRemovesItsBootstrapFile() async throws {
             // DevBroker.with checks the exit code and the file after its SIGTERM.
             let address = try await DevBroker.with(topic: "empty", partitions: 1) { broker in

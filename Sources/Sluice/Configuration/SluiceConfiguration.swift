@@ -126,6 +126,14 @@ public struct SluiceConfiguration: Sendable {
     /// ``kafka`` and ``deadLetterProducer`` (`sasl.password`, `ssl.key.password`, …) are masked
     /// whether or not they are here. Default: none.
     public var secrets: SecretRedactor
+    /// Stop after this many messages: the consumer admits no more than this many (each counted
+    /// once, however often it is tried; handled, skipped or dead-lettered), finishes them, commits
+    /// them and stops as after a graceful ``SluiceConsumer/stop(immediately:)``: `run()` returns.
+    /// Messages polled past the limit are never handled nor committed; the group's next member
+    /// reads them. A message admitted but not finished (its partition revoked, its handler failing
+    /// while the consumer stops) leaves room for another. For batch jobs, smoke tests and
+    /// `sluice run --max-messages`. Default: `nil`, no limit.
+    public var messageLimit: Int?
 
     /// Creates a configuration; every setting not given takes its documented default.
     public init(brokers: [String], groupID: String, topics: [String]) {
@@ -156,6 +164,7 @@ public struct SluiceConfiguration: Sendable {
         self.deadLetterProducer = nil
         self.handlerTimeout = nil
         self.secrets = SecretRedactor()
+        self.messageLimit = nil
     }
 
     /// ``secrets`` and the values of the sensitive properties of the consumer and the
@@ -268,6 +277,9 @@ public struct SluiceConfiguration: Sendable {
         try failurePolicy.validate(topics: routes.isEmpty ? topics : topics.filter { topic in !routes.contains { $0.matches(topic) } })
         try deadLetterGuard.validate()
         try require(deadLetterTimeout >= .zero, "the dead-letter timeout must not be negative, got \(deadLetterTimeout)")
+        if let messageLimit {
+            try require(messageLimit >= 1, "the message limit must be at least 1, got \(messageLimit)")
+        }
         if let handlerTimeout {
             try require(handlerTimeout > .zero, "the handler timeout must be positive, got \(handlerTimeout)")
         }

@@ -471,6 +471,8 @@ final class ConsumerEngine: @unchecked Sendable {
             logger.info("window below \(configuration.resumeFraction): resumed \(partitions) partitions")
         case .stopping(let failure):
             logger.warning("stopping the consumer: \(shown(failure))", metadata: failure.loggingMetadata)
+        case .messageLimitReached(let count):
+            logger.info("handled \(count) messages, the message limit: stopping")
         case .spanPaused(let tp, let commitPoint, let span):
             logger.warning(
                 "\(tp) paused: \(span) offsets behind its commit point \(commitPoint) reached the uncommitted-span bound; it resumes when the commit point moves",

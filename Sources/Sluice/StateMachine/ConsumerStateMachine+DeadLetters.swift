@@ -33,11 +33,11 @@ extension ConsumerStateMachine {
         counters.deadLettered += 1
         counters.count(work.message.topic) { $0.deadLettered += 1 }
         release(work)
-        if partitions[work.topicPartition]?.epoch == work.epoch {
-            tracker.markDone(work.message.offset, on: work.topicPartition)
-        }
         counters.recordDone(polledAt: work.polledAt, at: now)
         actions.wakePoller = shouldWakePoller()
+        if partitions[work.topicPartition]?.epoch == work.epoch {
+            markDone(work, on: work.topicPartition, into: &actions)
+        }
         return actions
     }
 

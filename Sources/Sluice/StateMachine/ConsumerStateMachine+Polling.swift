@@ -132,7 +132,7 @@ extension ConsumerStateMachine {
             admittedInRun = 0
         }
         for entry in polled {
-            guard window.fits(entry.weight) else { break }
+            guard window.fits(entry.weight), !isAtMessageLimit else { break }
             taken += 1
             let message = entry.message
             if run.map({ !message.isFrom($0.tp) }) ?? true {

@@ -89,6 +89,9 @@ struct ConsumerStateMachine: Sendable {
         var stuckWarning: Int64
         /// How often partitions are checked for stuck messages.
         var stuckCheckInterval: Int64 = 1_000_000_000
+        /// Most messages done before the consumer stops by itself (``SluiceConfiguration/messageLimit``);
+        /// `Int.max`: no limit (so that admission compares without unwrapping).
+        var messageLimit = Int.max
 
         /// - Parameter handlers: each route's handler: whether it takes batches, and whether its
         ///   worker processes enforce its deadline (they kill an overrunning worker).
@@ -115,6 +118,7 @@ struct ConsumerStateMachine: Sendable {
             maxUncommittedSpan = Int64(configuration.maxUncommittedSpan)
             stuckWarning = configuration.stuckMessageWarning.nanoseconds
             workers = configuration.workers
+            messageLimit = configuration.messageLimit ?? .max
             if configuration.routes.isEmpty, configuration.ordering == .partition, workers > 1 {
                 // `fetch.message.max.bytes` is librdkafka's other name for it.
                 let properties = configuration.kafka.common.properties
@@ -266,6 +270,9 @@ struct ConsumerStateMachine: Sendable {
     /// Whether the group has given this member its (possibly empty) assignment and not taken it back.
     var hasAssignment = false
     var counters = EngineCounters()
+    /// Messages done and committable, toward ``Settings/messageLimit``: admission stops where
+    /// these and the window's messages reach it, so that a message dropped unfinished leaves room.
+    var limitDone = 0
     /// The time of the event being handled (engine clock, nanoseconds).
     var now: Int64 = 0
 
@@ -302,7 +309,13 @@ struct ConsumerStateMachine: Sendable {
     /// mark with the held head fitting, nothing is held, or the consumer no longer runs.
     var mayRefill: Bool {
         guard lifecycle.isRunning, let head = held.first else { return true }
-        return window.fits(head.weight) && isAtRefillMark
+        return window.fits(head.weight) && isAtRefillMark && !isAtMessageLimit
+    }
+
+    /// Whether the messages done and in the window reach ``Settings/messageLimit``: nothing more
+    /// is admitted (the consumer stops once they are done).
+    var isAtMessageLimit: Bool {
+        limitDone + window.count >= settings.messageLimit
     }
 
     /// Whether the window is down to its refill mark (``Settings/refillFraction``), or empty:
@@ -316,7 +329,7 @@ struct ConsumerStateMachine: Sendable {
     /// the held messages are within their bound.
     var looksAhead: Bool {
         settings.lookaheadBytes > 0 && lifecycle.isRunning && !held.isEmpty && held.weight < settings.lookaheadBytes
-            && !isPaused && scheduler.activeLaneCount < settings.workers && partitions.count > scheduler.activeLaneCount
+            && !isPaused && !isAtMessageLimit && scheduler.activeLaneCount < settings.workers && partitions.count > scheduler.activeLaneCount
     }
 
     /// Whether the partitions are paused because the window stayed full.
@@ -403,12 +416,25 @@ struct ConsumerStateMachine: Sendable {
         if !attempts.isEmpty { attempts[work.key] = nil }
         if done {
             if let run {
-                if run.epoch == work.epoch { tracker.markDone(work.message.offset, on: run.tp) }
+                if run.epoch == work.epoch { markDone(work, on: run.tp, into: &actions) }
             } else if partitions[work.topicPartition]?.epoch == work.epoch {
-                tracker.markDone(work.message.offset, on: work.topicPartition)
+                markDone(work, on: work.topicPartition, into: &actions)
             }
         }
         releaseLane(of: work, into: &actions)
+    }
+
+    /// `work` is done in its partition's current assignment: its offset may be committed. The
+    /// ``Settings/messageLimit``-th such message stops the consumer, gracefully: nothing else is
+    /// in the window then, so the stop commits and closes at once.
+    mutating func markDone(_ work: InFlightWork, on tp: TopicPartition, into actions: inout EngineActions) {
+        tracker.markDone(work.message.offset, on: tp)
+        limitDone += 1
+        guard limitDone >= settings.messageLimit, lifecycle.isRunning else { return }
+        let stop = stopRequested(.graceful, now: now)
+        assert(stop.dispatch.isEmpty && stop.batches.isEmpty && stop.laneRuns.isEmpty, "work left in the window at the message limit")
+        actions.wakePoller = true
+        actions.logs.append(.messageLimitReached(limitDone))
     }
 
     /// Gives `work`'s slot in the window (and in its route's share) back.

@@ -106,4 +106,6 @@ enum EngineLog: Sendable {
     case metadataIgnored(TopicPartition, committed: Int64, reason: String)
     /// The consumer stops on this error.
     case stopping(SluiceError)
+    /// The message limit's last message is done: the consumer stops.
+    case messageLimitReached(Int)
 }

@@ -60,9 +60,10 @@ struct DemoCommand: AsyncParsableCommand {
         config.workers = workers
         config.ordering = .key
         config.kafka.fetchWaitMax = .milliseconds(10)
+        config.messageLimit = count
         let consumer = try Self.makeConsumer(configuration: config, logger: logger)
         let (stats, elapsed) = try await ConsumerSupervisor(
-            consumer: consumer, maxMessages: count, statusInterval: output.statusInterval.duration, logger: logger
+            consumer: consumer, statusInterval: output.statusInterval.duration, logger: logger
         ).run()
         var endOffsets: [TopicPartition: Int64] = [:]
         for (partition, written) in report.perPartition {

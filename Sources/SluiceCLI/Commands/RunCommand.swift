@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
         options.observability.bootstrapMetrics()
         let consumer = try Self.makeConsumer(options: options, brokers: brokers, logger: logger)
         let supervisor = ConsumerSupervisor(
-            consumer: consumer, maxMessages: options.maxMessages, statusInterval: options.output.statusInterval.duration,
+            consumer: consumer, statusInterval: options.output.statusInterval.duration,
             server: options.observability.server(for: consumer, logger: logger), logger: logger)
         let started = ContinuousClock.now
         do {

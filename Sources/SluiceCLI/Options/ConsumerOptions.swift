@@ -63,7 +63,7 @@ struct ConsumerOptions: ParsableArguments {
 
     @OptionGroup var kafka: KafkaPropertyOptions
 
-    @Option(name: .customLong("max-messages"), help: "Exit 0 once this many messages are handled and committed. (env: SLUICE_MAX_MESSAGES)")
+    @Option(name: .customLong("max-messages"), help: "Handle and commit exactly this many messages, then exit 0; messages past them stay uncommitted for the next run. (env: SLUICE_MAX_MESSAGES)")
     var maxMessages: Int?
 
     @Option(name: .customLong("output-topic"), help: "Topic written by handlers that produce (forward). (env: SLUICE_OUTPUT_TOPIC)")
@@ -182,6 +182,7 @@ struct ConsumerOptions: ParsableArguments {
         config.maxUncommittedSpan = maxUncommittedSpan
         config.commitMetadata = commitMetadata == .on
         config.stuckMessageWarning = stuckWarning.duration
+        config.messageLimit = maxMessages
         config.kafka.assignment = assignment == "cooperative-sticky" ? .cooperativeSticky : .eager
         config.kafka.common.properties = try kafka.parsed()
         // Handler options that carry secrets are masked in dead-letter headers too.

@@ -18,11 +18,11 @@ internal import Darwin
 #endif
 
 /// Runs a consumer in the foreground: signals (first SIGINT/SIGTERM stops gracefully, a second
-/// stops at once after committing what is done), a status line every interval, the
-/// `--max-messages` stop, and the metrics and health endpoint while the consumer runs.
+/// stops at once after committing what is done), a status line every interval (with a progress
+/// bar toward the consumer's message limit, `--max-messages`, which the consumer stops at by
+/// itself), and the metrics and health endpoint while the consumer runs.
 struct ConsumerSupervisor {
     var consumer: SluiceConsumer
-    var maxMessages: Int?
     var statusInterval: Duration
     var server: ObservabilityServer? = nil
     var logger: Logger
@@ -55,7 +55,7 @@ struct ConsumerSupervisor {
                     }
                 }
             }
-            group.addTask { try await watch() }
+            if statusInterval > .zero { group.addTask { try await watch() } }
             try await group.next()
         }
         let elapsed = started.duration(to: .now)
@@ -106,25 +106,20 @@ struct ConsumerSupervisor {
 
     private var statusLine: TerminalStatusLine { .standardError }
 
-    /// Prints status lines and stops the consumer once `--max-messages` are handled and committed.
+    /// Prints a status line every interval (not zero).
     private func watch() async throws {
         var previous = consumer.statistics
         var lastStatus = ContinuousClock.now
-        var stopping = false
-        let tick = min(statusInterval == .zero ? .milliseconds(100) : statusInterval, .milliseconds(100))
+        let tick = min(statusInterval, .milliseconds(100))
+        let total = consumer.configuration.messageLimit
         while !Task.isCancelled {
             try await Task.sleep(for: tick)
             let current = consumer.statistics
-            if let maxMessages, !stopping, current.completed >= maxMessages {
-                stopping = true
-                logger.info("handled \(current.completed) messages (--max-messages \(maxMessages)): stopping")
-                consumer.stop()
-            }
-            guard statusInterval > .zero, lastStatus.duration(to: current.takenAt) >= statusInterval else { continue }
+            guard lastStatus.duration(to: current.takenAt) >= statusInterval else { continue }
             let line = StatusFormatter.line(previous: previous, current: current)
             if statusLine.isTerminal {
                 // With a known total (--max-messages, the demo's count) a progress bar leads the line.
-                let progress = maxMessages.map { StatusFormatter.progress(previous: previous, current: current, total: $0) }
+                let progress = total.map { StatusFormatter.progress(previous: previous, current: current, total: $0) }
                 statusLine.show(progress.map { "\($0) · \(line)" } ?? line)
             } else {
                 logger.info("\(line)")
