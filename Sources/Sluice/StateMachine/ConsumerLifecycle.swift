@@ -9,8 +9,8 @@
 /// has stopped, and why.
 ///
 /// ```
-/// idle ──run()──▶ starting ──connected──▶ running ──stop / failure──▶ draining ──drained──▶ closing ──▶ stopped
-///   │                 │                      └──────────── immediate stop ───────────────────▶┘
+/// idle ──run()──▶ starting ──connected──▶ running ──stop / failure / message limit──▶ draining ──drained──▶ closing ──▶ stopped
+///   │                 │                      └────────────────────── immediate stop ──────────────────────▶┘
 ///   └─stop──▶ stoppedBeforeStart            └──stop / failure──▶ closing (nothing to drain yet)
 /// ```
 enum ConsumerLifecycle: Sendable {
