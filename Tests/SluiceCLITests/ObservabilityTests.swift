@@ -9,6 +9,7 @@ import Foundation
 import Logging
 @testable import Sluice
 @testable import SluiceCLI
+import SluiceProcessPool
 import Synchronization
 import Testing
 import Tracing
@@ -370,5 +371,43 @@ struct ObservabilityTests {
         for span in spans {
             #expect(span.attributes["messaging.batch.message_count"]?.toSpanAttribute() == .int64(Int64(span.linkedTraceIDs.count)))
         }
+    }
+
+    /// Worker processes get a lane's backlog in frames of lane runs; a run stops at its first
+    /// failure and the rest of it goes back to its lane un-run. Each call that ran has one span
+    /// (and one handler duration); the members a failure skipped have none: they had no call
+    /// then, and get their span when they run.
+    @Test func workerProcessFramesTraceOnlyTheCallsThatRan() async throws {
+        W3CTestTracer.bootstrap
+        let topic = "traced-frames-\(UUID().uuidString.prefix(8))"
+        let total = 400
+        let broker = try EmbeddedBroker(logger: Self.logger)
+        try broker.createTopic(topic, partitions: 1)
+        try Self.produce(broker, topic: topic, count: total) { id in
+            [KafkaHeader(name: "traceparent", string: TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()).traceParentHeaderValue)]
+        }
+        var config = Self.configuration(broker, topic: topic, group: "traced-frames")
+        config.ordering = .partition
+        config.workers = 2
+        config.retry = .none
+        config.failurePolicy = .skip
+        let setup = WorkerSetup(handler: "flaky", options: ["fail-every": "25"], outputTopic: nil, logLevel: "warning")
+        var isolation = try IsolationOptions.parsed(from: ["--isolation", "process"])
+            .processIsolation(setup: setup, group: "traced-frames", environment: [:])
+        isolation.pool.executable = SluiceProcess.executable.path
+        let consumer = try SluiceConsumer(configuration: config, isolation: isolation, logger: Self.logger)
+        let run = Task { try await consumer.run() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while consumer.statistics.completed < total, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        consumer.stop()
+        try await run.value
+
+        let statistics = consumer.statistics
+        #expect(statistics.completed == total)
+        #expect(statistics.skipped == total / 25, "ids 24, 49, … fail once each")
+        let spans = W3CTestTracer.ended.withLock { $0 }.filter { $0.operationName == "\(topic) process" }
+        #expect(spans.count == total, "one span per call that ran: \(spans.count) for \(total) calls")
+        let offsets = spans.compactMap { $0.attributes["messaging.kafka.offset"]?.toSpanAttribute() }
+        #expect(Set(offsets.map { "\($0)" }).count == total, "each message's call once")
     }
 }

@@ -212,17 +212,12 @@ enum HandlerInvoker: Sendable {
         _ works: [InFlightWork], pool: ProcessPoolExecutor, job: String, observers: HandlerObservers,
         measure: @escaping @Sendable (Int64) -> Void, completion: @escaping Completion
     ) {
-        let spans = works.map { observers.tracing.startSpan($0.message, attempt: $0.attempt) }
+        let tracedFrom = observers.tracing.now()
         let startedAt = MonotonicInstant.now.nanoseconds
         let ahead = pool.queuedCount
         let payload = WireMessage.encode(chunk: works.map { ($0.message, $0.attempt) }, runLengths: Self.runLengths(works))
         pool.submit(job: ProcessIsolation.chunkJob(job), payload: payload, timeout: nil).whenComplete { outcome in
             let elapsed = MonotonicInstant.now.nanoseconds - startedAt
-            let perMessage = Self.serviceTime(elapsed, queuedAhead: ahead, workers: pool.parallelism) / Int64(works.count)
-            measure(perMessage)
-            if observers.metrics.isEnabled {
-                for work in works { observers.metrics.recordHandlerDuration(topic: work.message.topic, nanoseconds: perMessage) }
-            }
             var results: [Result<Void, any Error>]
             var whole = false
             switch outcome {
@@ -238,7 +233,19 @@ enum HandlerInvoker: Sendable {
                 results = Self.failedChunkResults(works, error: error)
                 whole = true
             }
-            for (span, result) in zip(spans, results) { observers.tracing.end(span, result) }
+            // Members that a failure before them in their lane run skipped had no call: no span,
+            // no duration, no share of the frame's time (they get theirs when they run).
+            let ran = results.indices.filter { !(results[$0].error is LaneRunSkipped) }
+            let perMessage = Self.serviceTime(elapsed, queuedAhead: ahead, workers: pool.parallelism) / Int64(max(1, ran.count))
+            measure(perMessage)
+            if observers.metrics.isEnabled {
+                for index in ran { observers.metrics.recordHandlerDuration(topic: works[index].message.topic, nanoseconds: perMessage) }
+            }
+            if let tracedFrom {
+                for index in ran {
+                    observers.tracing.recordSpan(works[index].message, attempt: works[index].attempt, startedAt: tracedFrom, results[index])
+                }
+            }
             completion(works, results, whole)
         }
     }

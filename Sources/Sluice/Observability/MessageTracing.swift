@@ -70,6 +70,20 @@ struct MessageTracing: Sendable {
         return span
     }
 
+    /// Now, on the tracer's clock, when tracing (`nil` otherwise): where the spans of a frame's
+    /// calls begin, recorded once the worker's answer says which calls ran
+    /// (``recordSpan(_:attempt:startedAt:_:)``).
+    func now() -> DefaultTracerClock.Instant? {
+        isEnabled ? DefaultTracerClock.now : nil
+    }
+
+    /// Records the span of a call in a worker process that began at `start` and ended now.
+    func recordSpan(_ message: KafkaMessage, attempt: Int, startedAt start: DefaultTracerClock.Instant, _ result: Result<Void, any Error>) {
+        let span = Tracing.startSpan("\(message.topic) process", context: Self.context(of: message), ofKind: .consumer, at: start)
+        describe(span, message, attempt)
+        end(span, result)
+    }
+
     /// Starts the span of a handler call that completes elsewhere (in a worker process).
     func startSpan(_ message: KafkaMessage, attempt: Int) -> (any Span)? {
         guard isEnabled else { return nil }
