@@ -92,6 +92,18 @@ struct ObservabilityTests {
         try producer.close(timeout: .seconds(30))
     }
 
+    /// Produces `count` messages, each with a `traceparent` header of a trace of its own;
+    /// returns those trace contexts by message id.
+    static func produceTraced(_ broker: EmbeddedBroker, topic: String, count: Int) throws -> [Int: TraceContext] {
+        let parents = Dictionary(uniqueKeysWithValues: (0..<count).map { id in
+            (id, TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()))
+        })
+        try produce(broker, topic: topic, count: count) { id in
+            [KafkaHeader(name: "traceparent", string: parents[id]!.traceParentHeaderValue)]
+        }
+        return parents
+    }
+
     /// Reads `topic` from the beginning until `count` messages arrived (30 s at most).
     static func read(_ broker: EmbeddedBroker, topic: String, count: Int) throws -> [KafkaMessage] {
         try readTopic(bootstrapServers: broker.bootstrapServers, topic: topic, count: count, settle: .zero)
@@ -288,14 +300,7 @@ struct ObservabilityTests {
         let total = 200
         let broker = try EmbeddedBroker(logger: Self.logger)
         for name in [topic, "\(topic).out", "\(topic).dlq"] { try broker.createTopic(name, partitions: 2) }
-        var parents: [Int: TraceContext] = [:]
-        for id in 0..<total {
-            parents[id] = TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState())
-        }
-        let inputs = parents
-        try Self.produce(broker, topic: topic, count: total) { id in
-            [KafkaHeader(name: "traceparent", string: inputs[id]!.traceParentHeaderValue)]
-        }
+        let inputs = try Self.produceTraced(broker, topic: topic, count: total)
         var config = Self.configuration(broker, topic: topic, group: "traced")
         config.failurePolicy = .deadLetter()
         config.retry = .none
@@ -335,14 +340,7 @@ struct ObservabilityTests {
         let total = 120
         let broker = try EmbeddedBroker(logger: Self.logger)
         try broker.createTopic(topic, partitions: 1)
-        var parents: [Int: TraceContext] = [:]
-        for id in 0..<total {
-            parents[id] = TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState())
-        }
-        let inputs = parents
-        try Self.produce(broker, topic: topic, count: total) { id in
-            [KafkaHeader(name: "traceparent", string: inputs[id]!.traceParentHeaderValue)]
-        }
+        let inputs = try Self.produceTraced(broker, topic: topic, count: total)
         var config = Self.configuration(broker, topic: topic, group: "traced-batch")
         config.ordering = .unordered
         config.maxBatchSize = 40
@@ -383,24 +381,19 @@ struct ObservabilityTests {
         let total = 400
         let broker = try EmbeddedBroker(logger: Self.logger)
         try broker.createTopic(topic, partitions: 1)
-        try Self.produce(broker, topic: topic, count: total) { id in
-            [KafkaHeader(name: "traceparent", string: TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()).traceParentHeaderValue)]
-        }
+        _ = try Self.produceTraced(broker, topic: topic, count: total)
         var config = Self.configuration(broker, topic: topic, group: "traced-frames")
         config.ordering = .partition
         config.workers = 2
         config.retry = .none
         config.failurePolicy = .skip
+        config.messageLimit = total
         let setup = WorkerSetup(handler: "flaky", options: ["fail-every": "25"], outputTopic: nil, logLevel: "warning")
         var isolation = try IsolationOptions.parsed(from: ["--isolation", "process"])
             .processIsolation(setup: setup, group: "traced-frames", environment: [:])
         isolation.pool.executable = SluiceProcess.executable.path
         let consumer = try SluiceConsumer(configuration: config, isolation: isolation, logger: Self.logger)
-        let run = Task { try await consumer.run() }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while consumer.statistics.completed < total, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        consumer.stop()
-        try await run.value
+        try await consumer.run()  // until the message limit
 
         let statistics = consumer.statistics
         #expect(statistics.completed == total)

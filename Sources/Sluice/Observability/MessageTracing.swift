@@ -79,15 +79,14 @@ struct MessageTracing: Sendable {
 
     /// Records the span of a call in a worker process that began at `start` and ended now.
     func recordSpan(_ message: KafkaMessage, attempt: Int, startedAt start: DefaultTracerClock.Instant, _ result: Result<Void, any Error>) {
-        let span = Tracing.startSpan("\(message.topic) process", context: Self.context(of: message), ofKind: .consumer, at: start)
-        describe(span, message, attempt)
-        end(span, result)
+        end(startSpan(message, attempt: attempt, at: start), result)
     }
 
-    /// Starts the span of a handler call that completes elsewhere (in a worker process).
-    func startSpan(_ message: KafkaMessage, attempt: Int) -> (any Span)? {
+    /// Starts the span of a handler call that completes elsewhere (in a worker process), begun
+    /// at `start` (now by default).
+    func startSpan(_ message: KafkaMessage, attempt: Int, at start: DefaultTracerClock.Instant = DefaultTracerClock.now) -> (any Span)? {
         guard isEnabled else { return nil }
-        let span = Tracing.startSpan("\(message.topic) process", context: Self.context(of: message), ofKind: .consumer)
+        let span = Tracing.startSpan("\(message.topic) process", context: Self.context(of: message), ofKind: .consumer, at: start)
         describe(span, message, attempt)
         return span
     }

@@ -64,9 +64,10 @@ extension ConsumerStateMachine {
         }
     }
 
-    /// Pauses the assigned partitions once the window has stayed full, or at the message limit
-    /// (with messages waiting for room), for the pause threshold, so that polling goes on and the group keeps this member;
-    /// resumes them once the window has drained to the resume mark and nothing waits.
+    /// Pauses the assigned partitions once the window has stayed full, or at the message limit,
+    /// with messages waiting for room, for the pause threshold, so that polling goes on and the
+    /// group keeps this member; resumes them once the window has drained to the resume mark and
+    /// nothing waits.
     private mutating func controlFlow(into actions: inout EngineActions) {
         if let head = held.first, !window.fits(head.weight) || isAtMessageLimit {
             let since = windowFullSince ?? now

@@ -109,13 +109,10 @@ struct ConsumerSupervisor {
     /// Prints a status line every interval (not zero).
     private func watch() async throws {
         var previous = consumer.statistics
-        var lastStatus = ContinuousClock.now
-        let tick = min(statusInterval, .milliseconds(100))
         let total = consumer.configuration.messageLimit
         while !Task.isCancelled {
-            try await Task.sleep(for: tick)
+            try await Task.sleep(for: statusInterval)
             let current = consumer.statistics
-            guard lastStatus.duration(to: current.takenAt) >= statusInterval else { continue }
             let line = StatusFormatter.line(previous: previous, current: current)
             if statusLine.isTerminal {
                 // With a known total (--max-messages, the demo's count) a progress bar leads the line.
@@ -125,7 +122,6 @@ struct ConsumerSupervisor {
                 logger.info("\(line)")
             }
             previous = current
-            lastStatus = current.takenAt
         }
     }
 
