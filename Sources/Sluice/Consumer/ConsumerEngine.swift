@@ -46,10 +46,10 @@ final class ConsumerEngine: @unchecked Sendable {
     private let lastTurn = Atomic<Int64>(0)
     /// The poll loop sleeps until then (engine clock): a stuck loop, for tests of liveness.
     private let stallUntil = Atomic<Int64>(0)
-    /// Mean wall time of one handler call in nanoseconds, as last measured by a worker; sizes
-    /// the chunks of messages handed to a worker at once (0: not measured yet).
-    private let meanHandlerNanos = Atomic<Int64>(0)
-    /// The lane-run limit last given to the machine, from `meanHandlerNanos`.
+    /// The wall time of one handler call as workers measure it; sizes the chunks of messages
+    /// handed to a worker at once and the lane runs.
+    private let handlerTime = HandlerTimeEstimate()
+    /// The lane-run limit last given to the machine, from `handlerTime`.
     private let laneRunLimit = Atomic<Int>(maxChunk)
     /// Finished work taken from `storage.retired`; only the poll thread touches it.
     private var graveyard: [InFlightWork] = []
@@ -367,18 +367,19 @@ final class ConsumerEngine: @unchecked Sendable {
     /// Messages a chunk of about `target` nanoseconds of the measured handler time holds, from 1
     /// to ``maxChunk``; 1 until a handler time is measured.
     private func chunkSize(target: Int64) -> Int {
-        let mean = meanHandlerNanos.load(ordering: .relaxed)
+        let mean = handlerTime.nanos
         return mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, target / mean)))
     }
 
     private func recordHandlerTime(_ nanosPerMessage: Int64) {
-        let mean = max(1, nanosPerMessage)
-        meanHandlerNanos.store(mean, ordering: .relaxed)
-        // Lane runs sized like chunks, to a power of two so that the lock is rarely taken for it.
+        handlerTime.record(nanosPerMessage)
+        // Lane runs sized like chunks. The machine's limit is set under the engine's lock, so it
+        // changes only when the size moved by more than a quarter.
         let size = chunkSize(target: laneRunTargetNanos)
-        let limit = 1 << (Int.bitWidth - 1 - size.leadingZeroBitCount)
-        if laneRunLimit.exchange(limit, ordering: .relaxed) != limit {
-            withMachine { $0.setLaneRunLimit(limit) }
+        let current = laneRunLimit.load(ordering: .relaxed)
+        guard abs(size - current) * 4 > current else { return }
+        if laneRunLimit.exchange(size, ordering: .relaxed) != size {
+            withMachine { $0.setLaneRunLimit(size) }
         }
     }
 
