@@ -46,8 +46,11 @@ final class ConsumerEngine: @unchecked Sendable {
     private let lastTurn = Atomic<Int64>(0)
     /// The poll loop sleeps until then (engine clock): a stuck loop, for tests of liveness.
     private let stallUntil = Atomic<Int64>(0)
-    /// The wall time of one handler call as workers measure it; sizes the chunks of messages
-    /// handed to a worker at once and the lane runs.
+    /// Mean wall time of one handler call in nanoseconds, as last measured by a worker; sizes
+    /// the chunks of messages handed to a worker at once (0: not measured yet).
+    private let meanHandlerNanos = Atomic<Int64>(0)
+    /// The same smoothed over many calls; sizes the lane runs, whose limit the machine keeps
+    /// under the lock.
     private let handlerTime = HandlerTimeEstimate()
     /// The lane-run limit last given to the machine, from `handlerTime`.
     private let laneRunLimit = Atomic<Int>(maxChunk)
@@ -360,22 +363,22 @@ final class ConsumerEngine: @unchecked Sendable {
     /// two socket round trips, amortized over more), but never so many that fewer calls than
     /// workers share `count`.
     private func chunkLimit(for handler: HandlerInvoker, sharing count: Int) -> Int {
-        let chunk = chunkSize(target: handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos)
+        let chunk = chunkSize(target: handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos, mean: meanHandlerNanos.load(ordering: .relaxed))
         return min(chunk, max(1, (count + configuration.workers - 1) / configuration.workers))
     }
 
-    /// Messages a chunk of about `target` nanoseconds of the measured handler time holds, from 1
-    /// to ``maxChunk``; 1 until a handler time is measured.
-    private func chunkSize(target: Int64) -> Int {
-        let mean = handlerTime.nanos
-        return mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, target / mean)))
+    /// Messages a chunk of about `target` nanoseconds holds when a call takes `mean`, from 1 to
+    /// ``maxChunk``; 1 until a handler time is measured.
+    private func chunkSize(target: Int64, mean: Int64) -> Int {
+        mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, target / mean)))
     }
 
     private func recordHandlerTime(_ nanosPerMessage: Int64) {
+        meanHandlerNanos.store(max(1, nanosPerMessage), ordering: .relaxed)
         handlerTime.record(nanosPerMessage)
         // Lane runs sized like chunks. The machine's limit is set under the engine's lock, so it
         // changes only when the size moved by more than a quarter.
-        let size = chunkSize(target: laneRunTargetNanos)
+        let size = chunkSize(target: laneRunTargetNanos, mean: handlerTime.nanos)
         let current = laneRunLimit.load(ordering: .relaxed)
         guard abs(size - current) * 4 > current else { return }
         if laneRunLimit.exchange(size, ordering: .relaxed) != size {
