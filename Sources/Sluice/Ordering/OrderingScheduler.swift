@@ -34,8 +34,15 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
     /// A busy lane's waiting items. `isNew` only between its insertion by ``admit(_:lane:)`` and
     /// that call's return: so that admitting finds or makes the lane in one look-up.
     private struct LaneQueue: Sendable {
-        var items: Deque<Item> = []
+        /// `nil` until an item waits. An empty `Deque` is not free: it references one storage
+        /// object that every empty deque of the process shares, so making a lane (poll thread)
+        /// and freeing it (a worker) would each count a reference on that one object, a cache
+        /// line the threads pass back and forth once per message with key order.
+        var items: Deque<Item>?
         var isNew = false
+
+        /// How many items wait.
+        var count: Int { items?.count ?? 0 }
 
         /// Hands `item` back to start on a lane just made busy, or queues it behind the running one.
         mutating func admit(_ item: consuming Item) -> Item? {
@@ -46,9 +53,20 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
             // Room for a few at once: a queue grown from empty by appends (by half each time)
             // reallocates at 1, 2, 3, 5, 8 items, which cost 0.3 allocations per message with
             // key order on a topic of about 20 keys per partition.
-            if items.isEmpty { items.reserveCapacity(Self.initialCapacity) }
-            items.append(item)
+            if items == nil { items = Deque(minimumCapacity: Self.initialCapacity) }
+            items!.append(item)
             return nil
+        }
+
+        /// Takes the oldest waiting item; one must wait.
+        mutating func removeFirst() -> Item {
+            items!.removeFirst()
+        }
+
+        /// Puts `waiting` in front of the waiting items, in their order.
+        mutating func prepend(_ waiting: [Item]) {
+            if items == nil { items = Deque(minimumCapacity: waiting.count) }
+            items!.prepend(contentsOf: waiting)
         }
 
         /// The room a lane's queue is given for its first waiting item.
@@ -97,23 +115,23 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         guard let index = self.lanes.index(forKey: lane) else {
             return nil
         }
-        if self.lanes.values[index].items.isEmpty {
+        if self.lanes.values[index].count == 0 {
             // Free the lane so that one-off keys do not accumulate.
             self.lanes.remove(at: index)
             return nil
         }
         self.queuedCount -= 1
-        return self.lanes.values[index].items.removeFirst()
+        return self.lanes.values[index].removeFirst()
     }
 
     /// The next item queued on `lane`, if any, left in place.
     func peekQueued(lane: Lane) -> Item? {
-        self.lanes[lane]?.items.first
+        self.lanes[lane]?.items?.first
     }
 
     /// How many items wait on `lane`.
     func queuedCount(on lane: Lane) -> Int {
-        self.lanes[lane]?.items.count ?? 0
+        self.lanes[lane]?.count ?? 0
     }
 
     /// A lane run: `first` (the lane's item that starts now) and up to `limit` items queued behind
@@ -121,12 +139,12 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
     /// none wait. The lane stays busy, and one ``complete(lane:)`` later frees it for all of them.
     mutating func run(startingWith first: Item, lane: Lane, upTo limit: Int) -> [Item]? {
         guard limit > 0, let index = self.lanes.index(forKey: lane) else { return nil }
-        let count = Swift.min(limit, self.lanes.values[index].items.count)
+        let count = Swift.min(limit, self.lanes.values[index].count)
         guard count > 0 else { return nil }
         var run: [Item] = []
         run.reserveCapacity(1 + count)
         run.append(first)
-        for _ in 0..<count { run.append(self.lanes.values[index].items.removeFirst()) }
+        for _ in 0..<count { run.append(self.lanes.values[index].removeFirst()) }
         self.queuedCount -= count
         return run
     }
@@ -134,18 +152,18 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
     /// Takes the next item queued on `lane` to run together with the lane's running item (a
     /// batch): the lane stays busy, and one ``complete(lane:)`` later frees it for both.
     mutating func takeQueued(lane: Lane) -> Item? {
-        guard let index = self.lanes.index(forKey: lane), !self.lanes.values[index].items.isEmpty else {
+        guard let index = self.lanes.index(forKey: lane), self.lanes.values[index].count > 0 else {
             return nil
         }
         self.queuedCount -= 1
-        return self.lanes.values[index].items.removeFirst()
+        return self.lanes.values[index].removeFirst()
     }
 
     /// Puts items back at the front of a busy lane's queue, in their order: the un-run rest of a
     /// lane run whose member failed (the failed member holds the lane). The lane must be busy.
     mutating func requeueFront(_ items: [Item], lane: Lane) {
         assert(self.lanes[lane] != nil, "requeued on an idle lane")
-        self.lanes[lane, default: LaneQueue()].items.prepend(contentsOf: items)
+        self.lanes[lane, default: LaneQueue()].prepend(items)
         self.queuedCount += items.count
     }
 
@@ -163,16 +181,16 @@ struct OrderingScheduler<Lane: Hashable & Sendable, Item: Sendable>: Sendable {
         // and make every in-place write below copy the whole dictionary.
         var index = self.lanes.startIndex
         while index != self.lanes.endIndex {
-            if !self.lanes.values[index].items.isEmpty {
+            if let queued = self.lanes.values[index].items, !queued.isEmpty {
                 var kept: Deque<Item> = []
-                for item in self.lanes.values[index].items {
+                for item in queued {
                     if predicate(item) {
                         removed.append(item)
                     } else {
                         kept.append(item)
                     }
                 }
-                if kept.count != self.lanes.values[index].items.count {
+                if kept.count != queued.count {
                     self.lanes.values[index].items = kept
                 }
             }
