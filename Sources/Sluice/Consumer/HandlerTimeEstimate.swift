@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Synchronization
+internal import Synchronization
 
 /// The wall time of one handler call, smoothed over the chunks that workers measure, from which
 /// the engine sizes lane runs.
