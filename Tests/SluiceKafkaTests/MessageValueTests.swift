@@ -58,6 +58,45 @@ struct MessageValueTests {
         #expect(a != otherHeader)
     }
 
+    @Test func keyAndValueShareOneStorageAndStayApart() {
+        let value = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var message = KafkaMessage(topic: "t", partition: 0, offset: 1, key: [9, 8, 7], value: value)
+        #expect(message.key == [9, 8, 7])
+        #expect(message.value == value)
+        #expect(message.payloadByteCount == 100_003)
+        #expect(message.withUnsafeKeyBytes { $0.map(Array.init) } == [9, 8, 7])
+        #expect(message.withUnsafeValueBytes { Array($0) } == value)
+
+        // A longer key, then none, then an empty one: the value's bytes move, unchanged.
+        message.key = Array("a longer key than before".utf8)
+        #expect(message.keyString == "a longer key than before")
+        #expect(message.value == value)
+        message.key = nil
+        #expect(message.key == nil)
+        #expect(message.withUnsafeKeyBytes { $0 == nil })
+        #expect(message.value == value)
+        message.key = []
+        #expect(message.key == [], "an empty key is a key, not none")
+        #expect(message.payloadByteCount == 100_000)
+        message.value = []
+        #expect(message.value.isEmpty)
+        #expect(message.key == [])
+        #expect(message.payloadByteCount == 0)
+    }
+
+    @Test func equalityComparesTheKeyAndTheValueBytesApart() {
+        func make(_ key: String?, _ value: String) -> KafkaMessage {
+            KafkaMessage(topic: "t", partition: 0, offset: 1, key: key.map { Array($0.utf8) }, value: Array(value.utf8))
+        }
+        #expect(make("ab", "cd") == make("ab", "cd"))
+        #expect(make("ab", "cd").hashValue == make("ab", "cd").hashValue)
+        #expect(make("ab", "cd") != make("ax", "cd"), "same lengths, another key")
+        #expect(make("ab", "cd") != make("ab", "cx"), "same lengths, another value")
+        #expect(make("ab", "cd") != make("a", "bcd"), "the same bytes split elsewhere")
+        #expect(make(nil, "cd") != make("", "cd"), "no key is not an empty key")
+        #expect(Set([make(nil, "cd"), make("", "cd"), make("a", "bcd"), make("ab", "cd")]).count == 4)
+    }
+
     @Test func partitionsOfEqualLengthTopicsStayApart() {
         // Same partition number, same name length: the same hash, told apart by `==`.
         let orders = TopicPartition(topic: "orders", partition: 3)

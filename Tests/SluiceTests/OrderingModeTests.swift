@@ -57,4 +57,17 @@ import Testing
         #expect(OrderingMode.partition.lane(for: self.tp, key: [1]) == .partition(self.tp))
         #expect(OrderingMode.partition.lane(for: self.tp, key: nil) == .partition(self.tp))
     }
+
+    @Test func aMessagesLaneIsItsKeysLaneHashedInPlace() {
+        let keyed = KafkaMessage(topic: "t", partition: 0, offset: 1, key: [1, 2], value: [3])
+        let keyless = KafkaMessage(topic: "t", partition: 0, offset: 2, value: [1, 2])
+        let emptyKey = KafkaMessage(topic: "t", partition: 0, offset: 3, key: [], value: [1, 2])
+        for mode in [OrderingMode.unordered, .key, .partition] {
+            for message in [keyed, keyless, emptyKey] {
+                #expect(mode.lane(for: message, from: self.tp) == mode.lane(for: self.tp, key: message.key))
+            }
+        }
+        #expect(OrderingMode.key.lane(for: keyed, from: self.tp) == .key(self.tp, [1, 2]))
+        #expect(OrderingMode.key.lane(for: emptyKey, from: self.tp) == .key(self.tp, []))
+    }
 }

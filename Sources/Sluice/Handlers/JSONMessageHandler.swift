@@ -42,7 +42,7 @@ extension JSONMessageHandler {
     public func handle(_ message: KafkaMessage, context: HandlerContext) throws {
         let payload: Payload
         do {
-            payload = try makeDecoder().decode(Payload.self, from: Data(message.value))
+            payload = try makeDecoder().decode(Payload.self, from: message.withUnsafeValueBytes { Data($0) })
         } catch {
             throw PayloadDecodingError(type: "\(Payload.self)", message: message, underlying: error)
         }

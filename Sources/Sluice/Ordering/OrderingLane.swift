@@ -22,10 +22,15 @@ enum OrderingLane: Hashable, Sendable {
 
     /// The lane of the key `key` on `tp`.
     static func key(_ tp: TopicPartition, _ key: [UInt8]) -> OrderingLane {
+        key.withUnsafeBytes { .key(tp, bytes: $0) }
+    }
+
+    /// The lane of the key whose bytes are `bytes` on `tp`.
+    static func key(_ tp: TopicPartition, bytes: UnsafeRawBufferPointer) -> OrderingLane {
         // Seeded per process like every `Hasher`: keys chosen to collide cannot be crafted.
         var hasher = Hasher()
-        key.withUnsafeBytes { hasher.combine(bytes: $0) }
-        hasher.combine(key.count)
+        hasher.combine(bytes: bytes)
+        hasher.combine(bytes.count)
         return .key(tp, digest: hasher.finalize())
     }
 }
@@ -44,6 +49,19 @@ extension OrderingMode {
             nil
         case .key:
             key.map { .key(tp, $0) }
+        case .partition:
+            .partition(tp)
+        }
+    }
+
+    /// The lane `message` (from `tp`) runs on in this mode, as ``lane(for:key:)`` gives it,
+    /// hashing the key in place.
+    func lane(for message: KafkaMessage, from tp: TopicPartition) -> OrderingLane? {
+        switch self.kind {
+        case .unordered:
+            nil
+        case .key:
+            message.withUnsafeKeyBytes { key in key.map { .key(tp, bytes: $0) } }
         case .partition:
             .partition(tp)
         }

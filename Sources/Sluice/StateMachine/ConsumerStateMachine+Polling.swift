@@ -172,7 +172,7 @@ extension ConsumerStateMachine {
             counters.consumed += 1
             admittedInRun += 1
             if counters.firstAdmittedAt == 0 { counters.firstAdmittedAt = entry.polledAt }
-            let lane = ordering.lane(for: tp, key: message.key)
+            let lane = ordering.lane(for: message, from: tp)
             // The work moves into the scheduler and, when it starts, on into the actions: no copy
             // (each would cost a reference count on the poll thread's hot path).
             let work = InFlightWork(

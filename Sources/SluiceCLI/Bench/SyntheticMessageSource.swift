@@ -19,8 +19,8 @@ internal import Synchronization
 /// Each partition holds its own share of the keys, in turn, as on the broker, where the
 /// producer's partitioner sends every message of a key to one partition: about 21 keys per
 /// partition of the 47 of a full run, so that key order has as many messages per lane as there.
-/// Each message's key and value are fresh copies, as `KafkaConsumer.poll` copies them out of
-/// librdkafka, so that the engine pays the same allocations. Pauses are honoured; commits are
+/// Each message's key and value are copied into the message's storage, as `KafkaConsumer.poll`
+/// copies them out of librdkafka, so that the engine pays the same allocation. Pauses are honoured; commits are
 /// answered at the next poll and kept for ``committed(_:timeout:)``.
 final class SyntheticMessageSource: MessageSource {
     /// Messages delivered from one partition in a row by default (a fetch of about 64 KiB of them).
@@ -125,15 +125,13 @@ final class SyntheticMessageSource: MessageSource {
         guard let position else { return nil }
         let keys = keys[position.partition]
         let key = keys[Int(position.offset) % keys.count]
-        return KafkaMessage(
-            topic: topic, partition: Int32(position.partition), offset: position.offset,
-            key: Self.copy(key), value: Self.copy(value))
-    }
-
-    /// A fresh array with `bytes`' contents (not a shared buffer), as a copy out of librdkafka is.
-    private static func copy(_ bytes: [UInt8]) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
-            count = buffer.initialize(fromContentsOf: bytes)
+        // The bytes copied once into the message's storage, as a copy out of librdkafka is.
+        return key.withUnsafeBytes { key in
+            value.withUnsafeBytes { value in
+                KafkaMessage(
+                    topic: topic, partition: Int32(position.partition), offset: position.offset, keyBytes: key,
+                    valueBytes: value, isTombstone: false, headers: [], timestamp: nil)
+            }
         }
     }
 

@@ -479,14 +479,6 @@ extension KafkaMessage {
     /// Copies a librdkafka message. The caller destroys `raw` afterwards.
     init(raw: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
         let message = raw.pointee
-        var key: [UInt8]?
-        if let pointer = message.key {
-            key = Array(UnsafeRawBufferPointer(start: pointer, count: message.key_len))
-        }
-        var value: [UInt8] = []
-        if let pointer = message.payload, message.len > 0 {
-            value = Array(UnsafeRawBufferPointer(start: pointer, count: message.len))
-        }
         var headers: [KafkaHeader] = []
         var list: OpaquePointer?
         if rd_kafka_message_headers(raw, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
@@ -512,7 +504,9 @@ extension KafkaMessage {
             default: nil
             }
         self.init(
-            topic: topic, partition: message.partition, offset: message.offset, key: key, value: value,
+            topic: topic, partition: message.partition, offset: message.offset,
+            keyBytes: message.key.map { UnsafeRawBufferPointer(start: $0, count: message.key_len) },
+            valueBytes: UnsafeRawBufferPointer(start: message.payload, count: message.payload == nil ? 0 : message.len),
             isTombstone: message.payload == nil, headers: headers, timestamp: timestamp)
     }
 }

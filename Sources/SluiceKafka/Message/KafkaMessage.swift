@@ -17,87 +17,119 @@
 ///
 /// A message is a value with copy-on-write storage: the engine hands it from the poll thread to
 /// a worker and back through several queues, and one reference per copy (instead of one per
-/// field) keeps that traffic cheap.
+/// field) keeps that traffic cheap. The storage is one allocation that holds the key's and the
+/// value's bytes after the other fields, so that reading a message costs the poll thread one
+/// allocation instead of three (storage, key array, value array). ``key`` and ``value`` copy the
+/// bytes out into a new array on each access; ``withUnsafeKeyBytes(_:)`` and
+/// ``withUnsafeValueBytes(_:)`` read them in place.
 public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
-    /// The fields, shared between copies until one of them is mutated.
-    private final class Storage: Sendable {
-        let topic: String
-        let partition: Int32
-        let offset: Int64
-        let key: [UInt8]?
-        let value: [UInt8]
-        let isTombstone: Bool
-        let headers: [KafkaHeader]
-        let timestamp: KafkaTimestamp?
+    /// The fields other than the key's and the value's bytes.
+    private struct Fields {
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+        /// The key's length; -1 for a message without a key.
+        var keyCount: Int
+        var valueCount: Int
+        var isTombstone: Bool
+        var headers: [KafkaHeader]
+        var timestamp: KafkaTimestamp?
+    }
 
-        init(
-            topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], isTombstone: Bool,
-            headers: [KafkaHeader], timestamp: KafkaTimestamp?
-        ) {
-            self.topic = topic
-            self.partition = partition
-            self.offset = offset
-            self.key = key
-            self.value = value
-            self.isTombstone = isTombstone
-            self.headers = headers
-            self.timestamp = timestamp
+    /// The fields in the header, then the key's bytes and the value's bytes in the tail.
+    private final class Storage: ManagedBuffer<Fields, UInt8> {
+        /// A storage holding `fields` (whose counts must be `key`'s and `value`'s) and a copy of the bytes.
+        static func make(_ fields: Fields, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Storage {
+            let keyCount = max(fields.keyCount, 0)
+            let storage = unsafeDowncast(
+                Storage.create(minimumCapacity: keyCount + fields.valueCount) { _ in fields }, to: Storage.self)
+            storage.withUnsafeMutablePointerToElements { elements in
+                if keyCount > 0, let source = key?.baseAddress {
+                    UnsafeMutableRawPointer(elements).copyMemory(from: source, byteCount: keyCount)
+                }
+                if fields.valueCount > 0, let source = value.baseAddress {
+                    UnsafeMutableRawPointer(elements + keyCount).copyMemory(from: source, byteCount: fields.valueCount)
+                }
+            }
+            return storage
         }
 
-        /// A copy with one field changed (the setters' copy-on-write).
-        func with(
-            topic: String? = nil, partition: Int32? = nil, offset: Int64? = nil, key: [UInt8]?? = nil,
-            value: [UInt8]? = nil, isTombstone: Bool? = nil, headers: [KafkaHeader]? = nil,
-            timestamp: KafkaTimestamp?? = nil
-        ) -> Storage {
-            Storage(
-                topic: topic ?? self.topic, partition: partition ?? self.partition, offset: offset ?? self.offset,
-                key: key ?? self.key, value: value ?? self.value, isTombstone: isTombstone ?? self.isTombstone,
-                headers: headers ?? self.headers, timestamp: timestamp ?? self.timestamp)
+        /// The key's bytes (nil without a key) and the value's, in place.
+        func withBytes<R>(_ body: (_ key: UnsafeRawBufferPointer?, _ value: UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            let (keyCount, valueCount) = (header.keyCount, header.valueCount)
+            return try withUnsafeMutablePointerToElements { elements in
+                let key = keyCount < 0 ? nil : UnsafeRawBufferPointer(start: elements, count: keyCount)
+                return try body(key, UnsafeRawBufferPointer(start: elements + max(keyCount, 0), count: valueCount))
+            }
+        }
+
+        /// A copy with the fields changed by `change` and the key or value replaced when given
+        /// (the setters' copy-on-write).
+        func with(key newKey: [UInt8]?? = nil, value newValue: [UInt8]? = nil, _ change: (inout Fields) -> Void = { _ in }) -> Storage {
+            var fields = header
+            change(&fields)
+            return withBytes { key, value in
+                func make(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Storage {
+                    fields.keyCount = key?.count ?? -1
+                    fields.valueCount = value.count
+                    return Storage.make(fields, key: key, value: value)
+                }
+                func withValue(key: UnsafeRawBufferPointer?) -> Storage {
+                    guard let newValue else { return make(key: key, value: value) }
+                    return newValue.withUnsafeBytes { make(key: key, value: $0) }
+                }
+                guard let newKey else { return withValue(key: key) }
+                guard let newKey else { return withValue(key: nil) }
+                return newKey.withUnsafeBytes { withValue(key: $0) }
+            }
         }
     }
 
-    private var storage: Storage
+    /// `nonisolated(unsafe)` because `ManagedBuffer` cannot be `Sendable`: nothing changes a
+    /// storage after ``Storage/make(_:key:value:)`` returns it (the setters make a new one).
+    private nonisolated(unsafe) var storage: Storage
 
     /// The topic the message was read from.
     public var topic: String {
-        get { storage.topic }
-        set { storage = storage.with(topic: newValue) }
+        get { storage.header.topic }
+        set { storage = storage.with { $0.topic = newValue } }
     }
     /// The partition the message was read from.
     public var partition: Int32 {
-        get { storage.partition }
-        set { storage = storage.with(partition: newValue) }
+        get { storage.header.partition }
+        set { storage = storage.with { $0.partition = newValue } }
     }
     /// The message's offset in its partition.
     public var offset: Int64 {
-        get { storage.offset }
-        set { storage = storage.with(offset: newValue) }
+        get { storage.header.offset }
+        set { storage = storage.with { $0.offset = newValue } }
     }
-    /// The key; `nil` for a message without a key.
+    /// The key; `nil` for a message without a key. Each access copies the bytes into a new array:
+    /// ``withUnsafeKeyBytes(_:)`` reads them in place.
     public var key: [UInt8]? {
-        get { storage.key }
+        get { storage.withBytes { key, _ in key.map { Array($0) } } }
         set { storage = storage.with(key: .some(newValue)) }
     }
-    /// The value (payload); empty for a tombstone (see ``isTombstone``).
+    /// The value (payload); empty for a tombstone (see ``isTombstone``). Each access copies the
+    /// bytes into a new array: ``withUnsafeValueBytes(_:)`` reads them in place.
     public var value: [UInt8] {
-        get { storage.value }
+        get { storage.withBytes { _, value in Array(value) } }
         set { storage = storage.with(value: newValue) }
     }
     /// Whether the value was null (a tombstone on a compacted topic), as opposed to empty.
     public var isTombstone: Bool {
-        get { storage.isTombstone }
-        set { storage = storage.with(isTombstone: newValue) }
+        get { storage.header.isTombstone }
+        set { storage = storage.with { $0.isTombstone = newValue } }
     }
     /// The headers, in order.
     public var headers: [KafkaHeader] {
-        get { storage.headers }
-        set { storage = storage.with(headers: newValue) }
+        get { storage.header.headers }
+        set { storage = storage.with { $0.headers = newValue } }
     }
     /// The message timestamp, when the broker or producer set one.
     public var timestamp: KafkaTimestamp? {
-        get { storage.timestamp }
-        set { storage = storage.with(timestamp: .some(newValue)) }
+        get { storage.header.timestamp }
+        set { storage = storage.with { $0.timestamp = newValue } }
     }
 
     /// Creates a message.
@@ -111,9 +143,43 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
         headers: [KafkaHeader] = [],
         timestamp: KafkaTimestamp? = nil
     ) {
-        storage = Storage(
-            topic: topic, partition: partition, offset: offset, key: key, value: value, isTombstone: isTombstone,
-            headers: headers, timestamp: timestamp)
+        let storage = value.withUnsafeBytes { value in
+            func make(_ key: UnsafeRawBufferPointer?) -> Storage {
+                Storage.make(
+                    Fields(
+                        topic: topic, partition: partition, offset: offset, keyCount: key?.count ?? -1,
+                        valueCount: value.count, isTombstone: isTombstone, headers: headers, timestamp: timestamp),
+                    key: key, value: value)
+            }
+            guard let key else { return make(nil) }
+            return key.withUnsafeBytes { make($0) }
+        }
+        self.storage = storage
+    }
+
+    /// Creates a message from bytes in place, copying them once into the message's storage (the
+    /// consumer's and the worker processes' way, which have the bytes in a buffer of their own).
+    package init(
+        topic: String, partition: Int32, offset: Int64, keyBytes: UnsafeRawBufferPointer?,
+        valueBytes: UnsafeRawBufferPointer, isTombstone: Bool, headers: [KafkaHeader], timestamp: KafkaTimestamp?
+    ) {
+        storage = Storage.make(
+            Fields(
+                topic: topic, partition: partition, offset: offset, keyCount: keyBytes?.count ?? -1,
+                valueCount: valueBytes.count, isTombstone: isTombstone, headers: headers, timestamp: timestamp),
+            key: keyBytes, value: valueBytes)
+    }
+
+    /// Calls `body` with the key's bytes in place (nil for a message without a key), without
+    /// copying them out as ``key`` does. The pointer is valid only inside `body`.
+    public func withUnsafeKeyBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try storage.withBytes { key, _ in try body(key) }
+    }
+
+    /// Calls `body` with the value's bytes in place, without copying them out as ``value`` does.
+    /// The pointer is valid only inside `body`.
+    public func withUnsafeValueBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withBytes { _, value in try body(value) }
     }
 
     /// The message's partition.
@@ -123,17 +189,19 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
     /// name out, and a copy of a name longer than 15 bytes is an atomic reference count on storage
     /// that every message of the topic shares.
     public func isFrom(_ tp: TopicPartition) -> Bool {
-        storage.partition == tp.partition && storage.topic == tp.topic
+        storage.header.partition == tp.partition && storage.header.topic == tp.topic
     }
 
-    /// The key's and the value's bytes together, counted without copying either array out.
-    public var payloadByteCount: Int { storage.value.count + (storage.key?.count ?? 0) }
+    /// The key's and the value's bytes together, counted without copying either out.
+    public var payloadByteCount: Int { storage.header.valueCount + max(storage.header.keyCount, 0) }
 
     /// The key decoded as UTF-8, when it is.
-    public var keyString: String? { key.flatMap { String(validating: $0, as: UTF8.self) } }
+    public var keyString: String? {
+        withUnsafeKeyBytes { key in key.flatMap { String(validating: $0, as: UTF8.self) } }
+    }
 
     /// The value decoded as UTF-8, when it is.
-    public var valueString: String? { String(validating: value, as: UTF8.self) }
+    public var valueString: String? { withUnsafeValueBytes { String(validating: $0, as: UTF8.self) } }
 
     /// `topic[partition]@offset`.
     public var description: String { "\(topic)[\(partition)]@\(offset)" }
@@ -141,23 +209,34 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
     /// Messages are equal when every field is.
     public static func == (lhs: KafkaMessage, rhs: KafkaMessage) -> Bool {
         if lhs.storage === rhs.storage { return true }
-        let (a, b) = (lhs.storage, rhs.storage)
-        return a.partition == b.partition && a.offset == b.offset && a.topic == b.topic && a.key == b.key
-            && a.value == b.value && a.isTombstone == b.isTombstone && a.headers == b.headers
-            && a.timestamp == b.timestamp
+        let (a, b) = (lhs.storage.header, rhs.storage.header)
+        guard a.partition == b.partition, a.offset == b.offset, a.keyCount == b.keyCount, a.valueCount == b.valueCount,
+              a.isTombstone == b.isTombstone, a.timestamp == b.timestamp, a.topic == b.topic, a.headers == b.headers
+        else { return false }
+        // Equal counts: the key's and the value's bytes lie the same way in both tails.
+        return lhs.storage.withBytes { lhsKey, lhsValue in
+            rhs.storage.withBytes { rhsKey, rhsValue in
+                if let lhsKey, let rhsKey, !lhsKey.elementsEqual(rhsKey) { return false }
+                return lhsValue.elementsEqual(rhsValue)
+            }
+        }
     }
 
     /// Hashes every field, as `==` compares them.
     public func hash(into hasher: inout Hasher) {
-        let s = storage
-        hasher.combine(s.topic)
-        hasher.combine(s.partition)
-        hasher.combine(s.offset)
-        hasher.combine(s.key)
-        hasher.combine(s.value)
-        hasher.combine(s.isTombstone)
-        hasher.combine(s.headers)
-        hasher.combine(s.timestamp)
+        let fields = storage.header
+        hasher.combine(fields.topic)
+        hasher.combine(fields.partition)
+        hasher.combine(fields.offset)
+        hasher.combine(fields.keyCount)
+        hasher.combine(fields.valueCount)
+        storage.withBytes { key, value in
+            if let key { hasher.combine(bytes: key) }
+            hasher.combine(bytes: value)
+        }
+        hasher.combine(fields.isTombstone)
+        hasher.combine(fields.headers)
+        hasher.combine(fields.timestamp)
     }
 }
 
