@@ -84,6 +84,21 @@ import Testing
         #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decodeBatch(lying) }
     }
 
+    @Test func aBatchEntryIsReadWithinItsOwnLength() throws {
+        let batch: [(message: KafkaMessage, attempt: Int)] = [
+            (KafkaMessage(topic: "orders", partition: 1, offset: 5, key: [1], value: Array("first".utf8),
+                          headers: [KafkaHeader(name: "h", string: "x")]), 1),
+            (KafkaMessage(topic: "orders", partition: 1, offset: 6, value: Array("second".utf8)), 2),
+        ]
+        var bytes = WireMessage.encode(batch: batch)
+        // The first entry's length, after the count: one byte short of its fields.
+        let length = bytes[8..<16].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
+        #expect(Int(length) == WireMessage.encode(batch[0].message, attempt: 1).count)
+        bytes[8] -= 1
+        let error = #expect(throws: WireMessage.DecodingError.self) { try WireMessage.decodeBatch(bytes) }
+        #expect(error?.description.contains("ends early") == true, "the entry's last byte is outside it: \(String(describing: error))")
+    }
+
     @Test func aChunkCarriesItsLaneRunsAndTheSkippedOutcomeRoundTrips() throws {
         let messages: [(message: KafkaMessage, attempt: Int)] = (0..<6).map { index in
             (KafkaMessage(topic: "t", partition: 0, offset: Int64(index), key: Array("k".utf8), value: [UInt8(index)]), 1 + index % 2)

@@ -51,13 +51,27 @@ enum WireMessage {
 
     static func encode(_ message: KafkaMessage, attempt: Int) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + message.payloadByteCount)
+        out.reserveCapacity(encodedSizeEstimate(message))
+        put(message, attempt: attempt, &out)
+        return out
+    }
+
+    /// The bytes ``encode(_:attempt:)`` writes for `message` when it has no headers (its headers
+    /// add theirs), to reserve a payload's capacity once: nine 8-byte fields, two flag bytes,
+    /// the topic's name, the key and the value.
+    private static func encodedSizeEstimate(_ message: KafkaMessage) -> Int {
+        74 + message.topic.utf8.count + message.payloadByteCount
+    }
+
+    /// Writes `message` and its attempt as ``encode(_:attempt:)`` returns them.
+    private static func put(_ message: KafkaMessage, attempt: Int, _ out: inout [UInt8]) {
         put(UInt64(attempt), &out)
-        put(Array(message.topic.utf8), &out)
+        var topic = message.topic
+        topic.withUTF8 { put(UnsafeRawBufferPointer($0), &out) }
         put(UInt64(UInt32(bitPattern: message.partition)), &out)
         put(UInt64(bitPattern: message.offset), &out)
-        put(message.key, &out)
-        put(message.value, &out)
+        message.withUnsafeKeyBytes { put($0, &out) }
+        message.withUnsafeValueBytes { put($0, &out) }
         out.append(message.isTombstone ? 1 : 0)
         put(UInt64(message.headers.count), &out)
         for header in message.headers {
@@ -70,17 +84,21 @@ enum WireMessage {
         } else {
             out.append(0)
         }
-        return out
     }
 
     static func decode(_ bytes: [UInt8]) throws -> (message: KafkaMessage, attempt: Int) {
         var reader = Reader(buffer: bytes)
+        return try message(from: &reader)
+    }
+
+    /// Reads a message and its attempt as ``put(_:attempt:_:)`` writes them.
+    private static func message(from reader: inout Reader) throws -> (message: KafkaMessage, attempt: Int) {
         let attempt = Int(try reader.u64())
-        let topic = String(decoding: try reader.bytes(), as: UTF8.self)
+        let topic = String(decoding: reader.buffer[try reader.range()], as: UTF8.self)
         let partition = Int32(bitPattern: UInt32(truncatingIfNeeded: try reader.u64()))
         let offset = Int64(bitPattern: try reader.u64())
-        let key = try reader.optionalBytes()
-        let value = try reader.bytes()
+        let key = try reader.optionalRange()
+        let value = try reader.range()
         let isTombstone = try reader.byte() == 1
         var headers: [KafkaHeader] = []
         for _ in 0..<(try reader.u64()) {
@@ -94,27 +112,42 @@ enum WireMessage {
             let millis = Int64(bitPattern: try reader.u64())
             timestamp = KafkaTimestamp(millisecondsSinceEpoch: millis, kind: kind == 2 ? .logAppendTime : .createTime)
         }
-        let message = KafkaMessage(
-            topic: topic, partition: partition, offset: offset, key: key, value: value, isTombstone: isTombstone,
-            headers: headers, timestamp: timestamp)
+        // The key and the value are copied once, from the payload into the message.
+        let message = reader.buffer.withUnsafeBytes { payload in
+            KafkaMessage(
+                topic: topic, partition: partition, offset: offset, keyBytes: key.map { UnsafeRawBufferPointer(rebasing: payload[$0]) },
+                valueBytes: UnsafeRawBufferPointer(rebasing: payload[value]), isTombstone: isTombstone, headers: headers,
+                timestamp: timestamp)
+        }
         return (message, attempt)
     }
 
     static func encode(_ outcome: Outcome) -> [UInt8] {
+        var out: [UInt8] = []
+        put(outcome, &out)
+        return out
+    }
+
+    /// Writes `outcome` as ``encode(_:)-(Outcome)`` returns it.
+    private static func put(_ outcome: Outcome, _ out: inout [UInt8]) {
         let (type, description, nonRetryable): (String, String, Bool)
         switch outcome {
-        case .success: return [0]
-        case .skipped: return [3]
+        case .success: return out.append(0)
+        case .skipped: return out.append(3)
         case .failure(let t, let d, let n): (type, description, nonRetryable) = (t, d, n)
         }
-        var out: [UInt8] = [nonRetryable ? 2 : 1]
+        out.append(nonRetryable ? 2 : 1)
         put(Array(type.utf8), &out)
         put(Array(description.utf8), &out)
-        return out
     }
 
     static func decodeOutcome(_ bytes: [UInt8]) throws -> Outcome {
         var reader = Reader(buffer: bytes)
+        return try outcome(from: &reader)
+    }
+
+    /// Reads an outcome as ``put(_:_:)-(Outcome,_)`` writes it.
+    private static func outcome(from reader: inout Reader) throws -> Outcome {
         let tag = try reader.byte()
         switch tag {
         case 0: return .success
@@ -132,6 +165,7 @@ enum WireMessage {
     /// A batch as one payload: the count, then each message with its attempt as ``encode(_:attempt:)`` writes it.
     static func encode(batch: [(message: KafkaMessage, attempt: Int)]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(batch.reduce(8) { $0 + 8 + encodedSizeEstimate($1.message) })
         put(batch: batch, &out)
         return out
     }
@@ -143,14 +177,15 @@ enum WireMessage {
 
     private static func put(batch: [(message: KafkaMessage, attempt: Int)], _ out: inout [UInt8]) {
         put(UInt64(batch.count), &out)
-        for entry in batch { put(encode(entry.message, attempt: entry.attempt), &out) }
+        // Each message behind its length, written in place (no array of its own).
+        for entry in batch { putPrefixed(&out) { put(entry.message, attempt: entry.attempt, &$0) } }
     }
 
     private static func batch(from reader: inout Reader) throws -> [(message: KafkaMessage, attempt: Int)] {
         let count = try reader.u64()
-        let left = reader.buffer.count - reader.position
+        let left = reader.end - reader.position
         guard count <= UInt64(left / 8) else { throw DecodingError(description: "a batch of \(count) messages cannot fit \(left) bytes") }
-        return try (0..<count).map { _ in try decode(try reader.bytes()) }
+        return try (0..<count).map { _ in try reader.nested { try message(from: &$0) } }
     }
 
     /// A chunk of a per-message handler's messages as one payload: the lengths of its lane runs,
@@ -159,6 +194,7 @@ enum WireMessage {
     /// a failure skips the rest (``Outcome/skipped``). Messages after the runs are each on their own.
     static func encode(chunk: [(message: KafkaMessage, attempt: Int)], runLengths: [Int]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(chunk.reduce(16 + 8 * runLengths.count) { $0 + 8 + encodedSizeEstimate($1.message) })
         put(UInt64(runLengths.count), &out)
         for length in runLengths { put(UInt64(length), &out) }
         put(batch: chunk, &out)
@@ -182,7 +218,7 @@ enum WireMessage {
     static func encode(outcomes: [Outcome], wholeBatch: Bool) -> [UInt8] {
         var out: [UInt8] = [wholeBatch ? 1 : 0]
         put(UInt64(outcomes.count), &out)
-        for outcome in outcomes { put(encode(outcome), &out) }
+        for outcome in outcomes { putPrefixed(&out) { put(outcome, &$0) } }
         return out
     }
 
@@ -193,7 +229,7 @@ enum WireMessage {
         guard count == UInt64(expected) else {
             throw DecodingError(description: "the worker answered \(count) outcomes for a batch of \(expected) messages")
         }
-        return (try (0..<count).map { _ in try decodeOutcome(try reader.bytes()) }, wholeBatch)
+        return (try (0..<count).map { _ in try reader.nested { try outcome(from: &$0) } }, wholeBatch)
     }
 
     /// The largest encoded answer to a batch of `count` messages.
@@ -218,18 +254,51 @@ enum WireMessage {
         put(bytes, &out)
     }
 
+    /// What `body` writes, behind its length as ``put(_:_:)-([UInt8],_)`` writes an array's, without
+    /// the array: the length is written when `body` is done.
+    private static func putPrefixed(_ out: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
+        let start = out.count
+        put(UInt64(0), &out)
+        body(&out)
+        withUnsafeBytes(of: UInt64(out.count - start - 8).littleEndian) { length in
+            out.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + 8)]).copyMemory(from: length) }
+        }
+    }
+
+    /// Bytes in place, as ``put(_:_:)-([UInt8]?,_)`` writes an array: absent as length `UInt64.max`.
+    private static func put(_ bytes: UnsafeRawBufferPointer?, _ out: inout [UInt8]) {
+        guard let bytes else { return put(UInt64.max, &out) }
+        put(UInt64(bytes.count), &out)
+        out.append(contentsOf: bytes)
+    }
+
     private struct Reader {
         let buffer: [UInt8]
         var position = 0
+        /// Where this reader's bytes end: the buffer's end, or a nested field's (``nested(_:)``).
+        var end: Int
+
+        init(buffer: [UInt8]) {
+            self.buffer = buffer
+            self.end = buffer.count
+        }
+
+        /// Reads a length-prefixed field in place with `body`, which cannot read past the field.
+        mutating func nested<R>(_ body: (inout Reader) throws -> R) throws -> R {
+            let field = try range()
+            var inner = self
+            (inner.position, inner.end) = (field.lowerBound, field.upperBound)
+            return try body(&inner)
+        }
 
         mutating func byte() throws -> UInt8 {
-            guard position < buffer.count else { throw DecodingError(description: "message payload ends early at byte \(position)") }
+            guard position < end else { throw DecodingError(description: "message payload ends early at byte \(position)") }
             defer { position += 1 }
             return buffer[position]
         }
 
         mutating func u64() throws -> UInt64 {
-            guard position + 8 <= buffer.count else { throw DecodingError(description: "message payload ends early at byte \(position)") }
+            guard position + 8 <= end else { throw DecodingError(description: "message payload ends early at byte \(position)") }
             var value: UInt64 = 0
             for index in 0..<8 { value |= UInt64(buffer[position + index]) << (8 * index) }
             position += 8
@@ -237,18 +306,28 @@ enum WireMessage {
         }
 
         mutating func bytes() throws -> [UInt8] {
-            guard let bytes = try optionalBytes() else { throw DecodingError(description: "a required field is absent at byte \(position)") }
-            return bytes
+            Array(buffer[try range()])
         }
 
         mutating func optionalBytes() throws -> [UInt8]? {
+            try optionalRange().map { Array(buffer[$0]) }
+        }
+
+        /// Where a required field's bytes lie in the buffer.
+        mutating func range() throws -> Range<Int> {
+            guard let range = try optionalRange() else { throw DecodingError(description: "a required field is absent at byte \(position)") }
+            return range
+        }
+
+        /// Where a field's bytes lie in the buffer; nil when it is absent.
+        mutating func optionalRange() throws -> Range<Int>? {
             let count = try u64()
             if count == UInt64.max { return nil }
-            guard count <= UInt64(buffer.count - position) else {
+            guard count <= UInt64(end - position) else {
                 throw DecodingError(description: "a field of \(count) bytes passes the end of the payload")
             }
             defer { position += Int(count) }
-            return Array(buffer[position..<(position + Int(count))])
+            return position..<(position + Int(count))
         }
     }
 }
