@@ -44,24 +44,25 @@ extension OrderingMode {
     /// - Returns: nil in `unordered` mode and for a null key in `key` mode (null keys are handled
     ///   as unordered); `.key(tp, key)` in `key` mode; `.partition(tp)` in `partition` mode.
     func lane(for tp: TopicPartition, key: [UInt8]?) -> OrderingLane? {
-        switch self.kind {
-        case .unordered:
-            nil
-        case .key:
-            key.map { .key(tp, $0) }
-        case .partition:
-            .partition(tp)
-        }
+        guard let key else { return lane(for: tp, keyBytes: nil) }
+        return key.withUnsafeBytes { lane(for: tp, keyBytes: $0) }
     }
 
     /// The lane `message` (from `tp`) runs on in this mode, as ``lane(for:key:)`` gives it,
     /// hashing the key in place.
     func lane(for message: KafkaMessage, from tp: TopicPartition) -> OrderingLane? {
         switch self.kind {
+        case .key: message.withUnsafeKeyBytes { lane(for: tp, keyBytes: $0) }
+        case .unordered, .partition: lane(for: tp, keyBytes: nil)  // the key does not count
+        }
+    }
+
+    private func lane(for tp: TopicPartition, keyBytes: UnsafeRawBufferPointer?) -> OrderingLane? {
+        switch self.kind {
         case .unordered:
             nil
         case .key:
-            message.withUnsafeKeyBytes { key in key.map { .key(tp, bytes: $0) } }
+            keyBytes.map { .key(tp, bytes: $0) }
         case .partition:
             .partition(tp)
         }
