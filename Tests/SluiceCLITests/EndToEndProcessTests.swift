@@ -75,6 +75,29 @@ extension ProcessTests {
             #expect(address.hasPrefix("127.0.0.1:"))
         }
 
+        @Test func devBrokerStopsCleanlyOnASigtermSentTheMomentItsBootstrapFileAppears() async throws {
+            // The file is written before the address is printed: a script that waits for it and
+            // stops the broker at once must still get exit 0 and no file left behind. Five
+            // starts, each watched every 50 µs, to land in the window before signals are trapped.
+            for attempt in 1...5 {
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-sigterm-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: directory) }
+                let file = directory.appendingPathComponent("bootstrap").path
+                let process = try SluiceProcess(["dev-broker", "--topic", "t:1", "--bootstrap-file", file])
+                defer { process.terminate() }
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !FileManager.default.fileExists(atPath: file), process.isRunning, ContinuousClock.now < deadline {
+                    usleep(50)
+                }
+                try #require(FileManager.default.fileExists(atPath: file), "attempt \(attempt): no bootstrap file\n\(process.transcript)")
+                process.send(SIGTERM)
+                let code = try await process.exitCode(within: .seconds(30))
+                #expect(code == 0, "attempt \(attempt): exit code after SIGTERM\n\(process.transcript)")
+                #expect(!FileManager.default.fileExists(atPath: file), "attempt \(attempt): the bootstrap file was left behind")
+            }
+        }
+
         @Test func sigtermMidRunCommitsWhatIsDoneAndASecondRunHandlesExactlyTheRest() async throws {
             let topic = "slow"
             let group = "g-\(UUID().uuidString.prefix(8))"

@@ -61,6 +61,10 @@ struct DevBrokerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = output.makeLogger()
+        // Trapped before anyone can learn the address: a SIGTERM sent the moment the address is
+        // printed or the file written must stop the broker cleanly (exit 0, file removed), not
+        // kill it with the default action (it did, once in CI: exit -15, file left behind).
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let broker = try EmbeddedBroker(brokers: brokerCount, logger: logger)
         for topic in try parsedTopics() {
             try broker.createTopic(topic.name, partitions: topic.partitions)
@@ -80,7 +84,7 @@ struct DevBrokerCommand: AsyncParsableCommand {
         for topic in try parsedTopics() { print("topic: \(topic.name) (\(topic.partitions) partitions)") }
         fflush(nil)  // flushes stdout too, so a parent reading the pipe sees the address now
         logger.info("embedded broker up; stop with SIGINT or SIGTERM")
-        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+        for await signal in signals {
             logger.info("received \(signal): stopping the embedded broker")
             break
         }
