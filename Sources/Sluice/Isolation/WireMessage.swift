@@ -66,8 +66,7 @@ enum WireMessage {
     /// Writes `message` and its attempt as ``encode(_:attempt:)`` returns them.
     private static func put(_ message: KafkaMessage, attempt: Int, _ out: inout [UInt8]) {
         put(UInt64(attempt), &out)
-        var topic = message.topic
-        topic.withUTF8 { put(UnsafeRawBufferPointer($0), &out) }
+        put(message.topic, &out)
         put(UInt64(UInt32(bitPattern: message.partition)), &out)
         put(UInt64(bitPattern: message.offset), &out)
         message.withUnsafeKeyBytes { put($0, &out) }
@@ -75,7 +74,7 @@ enum WireMessage {
         out.append(message.isTombstone ? 1 : 0)
         put(UInt64(message.headers.count), &out)
         for header in message.headers {
-            put(Array(header.name.utf8), &out)
+            put(header.name, &out)
             put(header.value, &out)
         }
         if let timestamp = message.timestamp {
@@ -137,8 +136,8 @@ enum WireMessage {
         case .failure(let t, let d, let n): (type, description, nonRetryable) = (t, d, n)
         }
         out.append(nonRetryable ? 2 : 1)
-        put(Array(type.utf8), &out)
-        put(Array(description.utf8), &out)
+        put(type, &out)
+        put(description, &out)
     }
 
     static func decodeOutcome(_ bytes: [UInt8]) throws -> Outcome {
@@ -243,19 +242,26 @@ enum WireMessage {
         withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
     }
 
-    private static func put(_ bytes: [UInt8], _ out: inout [UInt8]) {
+    /// Bytes behind their length; absent as length `UInt64.max`.
+    private static func put(_ bytes: UnsafeRawBufferPointer?, _ out: inout [UInt8]) {
+        guard let bytes else { return put(UInt64.max, &out) }
         put(UInt64(bytes.count), &out)
         out.append(contentsOf: bytes)
     }
 
-    /// Absent as length `UInt64.max`.
+    /// An array's bytes as ``put(_:_:)-(UnsafeRawBufferPointer?,_)`` writes them.
     private static func put(_ bytes: [UInt8]?, _ out: inout [UInt8]) {
-        guard let bytes else { return put(UInt64.max, &out) }
-        put(bytes, &out)
+        bytes.withOptionalBytes { put($0, &out) }
     }
 
-    /// What `body` writes, behind its length as ``put(_:_:)-([UInt8],_)`` writes an array's, without
-    /// the array: the length is written when `body` is done.
+    /// A string's UTF-8 as ``put(_:_:)-(UnsafeRawBufferPointer?,_)`` writes bytes, without an array.
+    private static func put(_ text: String, _ out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { put(UnsafeRawBufferPointer($0), &out) }
+    }
+
+    /// What `body` writes, behind its length as ``put(_:_:)-(UnsafeRawBufferPointer?,_)`` writes
+    /// bytes, with no array of its own: the length is written when `body` is done.
     private static func putPrefixed(_ out: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
         let start = out.count
         put(UInt64(0), &out)
@@ -263,13 +269,6 @@ enum WireMessage {
         withUnsafeBytes(of: UInt64(out.count - start - 8).littleEndian) { length in
             out.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + 8)]).copyMemory(from: length) }
         }
-    }
-
-    /// Bytes in place, as ``put(_:_:)-([UInt8]?,_)`` writes an array: absent as length `UInt64.max`.
-    private static func put(_ bytes: UnsafeRawBufferPointer?, _ out: inout [UInt8]) {
-        guard let bytes else { return put(UInt64.max, &out) }
-        put(UInt64(bytes.count), &out)
-        out.append(contentsOf: bytes)
     }
 
     private struct Reader {

@@ -44,8 +44,7 @@ extension OrderingMode {
     /// - Returns: nil in `unordered` mode and for a null key in `key` mode (null keys are handled
     ///   as unordered); `.key(tp, key)` in `key` mode; `.partition(tp)` in `partition` mode.
     func lane(for tp: TopicPartition, key: [UInt8]?) -> OrderingLane? {
-        guard let key else { return lane(for: tp, keyBytes: nil) }
-        return key.withUnsafeBytes { lane(for: tp, keyBytes: $0) }
+        key.withOptionalBytes { lane(for: tp, keyBytes: $0) }
     }
 
     /// The lane `message` (from `tp`) runs on in this mode, as ``lane(for:key:)`` gives it,

@@ -20,8 +20,8 @@ internal import Synchronization
 /// producer's partitioner sends every message of a key to one partition: about 21 keys per
 /// partition of the 47 of a full run, so that key order has as many messages per lane as there.
 /// Each message's key and value are copied into the message's storage, as `KafkaConsumer.poll`
-/// copies them out of librdkafka, so that the engine pays the same allocation. Pauses are honoured; commits are
-/// answered at the next poll and kept for ``committed(_:timeout:)``.
+/// copies them out of librdkafka, so that the engine pays the same allocation. Pauses are
+/// honoured; commits are answered at the next poll and kept for ``committed(_:timeout:)``.
 final class SyntheticMessageSource: MessageSource {
     /// Messages delivered from one partition in a row by default (a fetch of about 64 KiB of them).
     static let runLength = 500

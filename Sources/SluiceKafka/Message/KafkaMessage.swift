@@ -28,7 +28,8 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
         var topic: String
         var partition: Int32
         var offset: Int64
-        /// The key's length; -1 for a message without a key.
+        /// The key's length; -1 for a message without a key. ``Storage/make(_:key:value:)`` sets
+        /// both counts from the bytes it copies.
         var keyCount: Int
         var valueCount: Int
         var isTombstone: Bool
@@ -38,17 +39,19 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
 
     /// The fields in the header, then the key's bytes and the value's bytes in the tail.
     private final class Storage: ManagedBuffer<Fields, UInt8> {
-        /// A storage holding `fields` (whose counts must be `key`'s and `value`'s) and a copy of the bytes.
+        /// A storage holding `fields` and a copy of `key` and `value` (which set the counts).
         static func make(_ fields: Fields, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Storage {
-            let keyCount = max(fields.keyCount, 0)
+            var fields = fields
+            (fields.keyCount, fields.valueCount) = (key?.count ?? -1, value.count)
+            let keyCount = key?.count ?? 0
             let storage = unsafeDowncast(
-                Storage.create(minimumCapacity: keyCount + fields.valueCount) { _ in fields }, to: Storage.self)
+                Storage.create(minimumCapacity: keyCount + value.count) { [fields] _ in fields }, to: Storage.self)
             storage.withUnsafeMutablePointerToElements { elements in
                 if keyCount > 0, let source = key?.baseAddress {
                     UnsafeMutableRawPointer(elements).copyMemory(from: source, byteCount: keyCount)
                 }
-                if fields.valueCount > 0, let source = value.baseAddress {
-                    UnsafeMutableRawPointer(elements + keyCount).copyMemory(from: source, byteCount: fields.valueCount)
+                if value.count > 0, let source = value.baseAddress {
+                    UnsafeMutableRawPointer(elements + keyCount).copyMemory(from: source, byteCount: value.count)
                 }
             }
             return storage
@@ -72,25 +75,21 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
             }
         }
 
-        /// A copy with the fields changed by `change` and the key or value replaced when given
-        /// (the setters' copy-on-write).
-        func with(key newKey: [UInt8]?? = nil, value newValue: [UInt8]? = nil, _ change: (inout Fields) -> Void = { _ in }) -> Storage {
+        /// A copy with the fields changed by `change` (the setters' copy-on-write).
+        func with(_ change: (inout Fields) -> Void) -> Storage {
             var fields = read { $0.pointee }
             change(&fields)
-            return withBytes { key, value in
-                func make(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Storage {
-                    fields.keyCount = key?.count ?? -1
-                    fields.valueCount = value.count
-                    return Storage.make(fields, key: key, value: value)
-                }
-                func withValue(key: UnsafeRawBufferPointer?) -> Storage {
-                    guard let newValue else { return make(key: key, value: value) }
-                    return newValue.withUnsafeBytes { make(key: key, value: $0) }
-                }
-                guard let newKey else { return withValue(key: key) }
-                guard let newKey else { return withValue(key: nil) }
-                return newKey.withUnsafeBytes { withValue(key: $0) }
-            }
+            return withBytes { Storage.make(fields, key: $0, value: $1) }
+        }
+
+        /// A copy with another key (`nil` for none).
+        func with(key: UnsafeRawBufferPointer?) -> Storage {
+            withBytes { _, value in Storage.make(read { $0.pointee }, key: key, value: value) }
+        }
+
+        /// A copy with another value.
+        func with(value: UnsafeRawBufferPointer) -> Storage {
+            withBytes { key, _ in Storage.make(read { $0.pointee }, key: key, value: value) }
         }
     }
 
@@ -117,13 +116,13 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
     /// ``withUnsafeKeyBytes(_:)`` reads them in place.
     public var key: [UInt8]? {
         get { storage.withBytes { key, _ in key.map { Array($0) } } }
-        set { storage = storage.with(key: .some(newValue)) }
+        set { storage = newValue.withOptionalBytes { storage.with(key: $0) } }
     }
     /// The value (payload); empty for a tombstone (see ``isTombstone``). Each access copies the
     /// bytes into a new array: ``withUnsafeValueBytes(_:)`` reads them in place.
     public var value: [UInt8] {
         get { storage.withBytes { _, value in Array(value) } }
-        set { storage = storage.with(value: newValue) }
+        set { storage = newValue.withUnsafeBytes { storage.with(value: $0) } }
     }
     /// Whether the value was null (a tombstone on a compacted topic), as opposed to empty.
     public var isTombstone: Bool {
@@ -152,18 +151,13 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
         headers: [KafkaHeader] = [],
         timestamp: KafkaTimestamp? = nil
     ) {
-        let storage = value.withUnsafeBytes { value in
-            func make(_ key: UnsafeRawBufferPointer?) -> Storage {
-                Storage.make(
-                    Fields(
-                        topic: topic, partition: partition, offset: offset, keyCount: key?.count ?? -1,
-                        valueCount: value.count, isTombstone: isTombstone, headers: headers, timestamp: timestamp),
-                    key: key, value: value)
+        self = key.withOptionalBytes { key in
+            value.withUnsafeBytes { value in
+                KafkaMessage(
+                    topic: topic, partition: partition, offset: offset, keyBytes: key, valueBytes: value,
+                    isTombstone: isTombstone, headers: headers, timestamp: timestamp)
             }
-            guard let key else { return make(nil) }
-            return key.withUnsafeBytes { make($0) }
         }
-        self.storage = storage
     }
 
     /// Creates a message from bytes in place, copying them once into the message's storage (the
@@ -174,8 +168,8 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
     ) {
         storage = Storage.make(
             Fields(
-                topic: topic, partition: partition, offset: offset, keyCount: keyBytes?.count ?? -1,
-                valueCount: valueBytes.count, isTombstone: isTombstone, headers: headers, timestamp: timestamp),
+                topic: topic, partition: partition, offset: offset, keyCount: 0, valueCount: 0,
+                isTombstone: isTombstone, headers: headers, timestamp: timestamp),
             key: keyBytes, value: valueBytes)
     }
 

@@ -214,13 +214,3 @@ extension KafkaProducerMessage {
         return body(names, values, sizes, headers.count)
     }
 }
-
-extension Optional where Wrapped == [UInt8] {
-    /// The bytes of the array, or `nil` for no array.
-    fileprivate func withOptionalBytes<R>(_ body: (UnsafeRawBufferPointer?) -> R) -> R {
-        switch self {
-        case .none: body(nil)
-        case .some(let bytes): bytes.withUnsafeBytes { body($0) }
-        }
-    }
-}
