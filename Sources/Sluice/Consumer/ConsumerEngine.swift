@@ -24,8 +24,9 @@ final class ConsumerEngine: @unchecked Sendable {
     /// What the lock protects.
     struct Storage {
         var machine: ConsumerStateMachine
-        /// Finished work, left for the poll thread to release (see ``releaseRetired()``).
-        var retired: [InFlightWork] = []
+        /// Finished work, left for the poll thread to release (see ``releaseRetired()``): the
+        /// calls' arrays as they are, each kept by one reference, not copied work by work.
+        var retired: [[InFlightWork]] = []
     }
 
     let configuration: SluiceConfiguration
@@ -55,7 +56,7 @@ final class ConsumerEngine: @unchecked Sendable {
     /// The lane-run limit last given to the machine, from `handlerTime`.
     private let laneRunLimit = Atomic<Int>(maxChunk)
     /// Finished work taken from `storage.retired`; only the poll thread touches it.
-    private var graveyard: [InFlightWork] = []
+    private var graveyard: [[InFlightWork]] = []
     /// Handler calls whose dispatch waits for the current one to return, when the executor runs
     /// them on the calling thread (tests): a trampoline instead of unbounded recursion.
     private let inlineDispatch = Mutex<(isDispatching: Bool, pending: [[InFlightWork]])>((false, []))
@@ -393,7 +394,7 @@ final class ConsumerEngine: @unchecked Sendable {
     func complete(_ works: [InFlightWork], results: [Result<Void, any Error>], wholeBatch: Bool) {
         let now = clock.now()
         lock.lock()
-        storage.retired.append(contentsOf: works)  // released by the poll thread
+        storage.retired.append(works)  // released by the poll thread
         let actions = storage.machine.finished(works, results: results, wholeBatch: wholeBatch, now: now)
         lock.unlock()
         perform(actions)

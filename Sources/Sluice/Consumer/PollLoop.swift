@@ -163,13 +163,17 @@ final class PollLoop: @unchecked Sendable {
     private func pollBatch(timeout: Int64) throws -> Bool {
         guard let source, let first = try poll(source, timeout: timeout) else { return false }
         let polledAt = clock.now()
+        // Filled as a local (its storage borrowed from `self.batch` and given back): each append
+        // to the property would be a run-time exclusivity check, one per message.
+        var batch: [PolledMessage] = []
+        swap(&batch, &self.batch)
+        defer { swap(&batch, &self.batch) }
         batch.removeAll(keepingCapacity: true)
         batch.append(PolledMessage(first, polledAt: polledAt))
         while batch.count < maxBatch, let next = try poll(source, timeout: 0) {
             batch.append(PolledMessage(next, polledAt: polledAt))
         }
-        let polled = batch
-        perform(engine.withMachine { $0.polled(polled, now: clock.now()) })
+        perform(engine.withMachine { $0.polled(batch, now: clock.now()) })
         return true
     }
 

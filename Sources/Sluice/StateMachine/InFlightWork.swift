@@ -70,9 +70,10 @@ struct PolledMessage: Sendable {
     /// multiplications on every message.
     let polledAt: Int64
 
-    init(_ message: KafkaMessage, polledAt: Int64) {
-        self.message = message
+    /// Takes `message` over: moved in, not copied (a copy is a reference count per message).
+    init(_ message: consuming KafkaMessage, polledAt: Int64) {
         self.weight = message.payloadByteCount
         self.polledAt = polledAt
+        self.message = message
     }
 }

@@ -59,9 +59,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let state = Mutex(State())
     /// Set once ``close(timeout:)`` ended: calls then fail. An atomic, not `state`: every poll reads it.
     private let closed = Atomic<Bool>(false)
-    /// The topic of the last polled message, by librdkafka's name pointer (messages come in runs
-    /// of one partition): polling thread only, no lock.
-    private var lastTopic: (key: UInt, cString: ContiguousArray<CChar>, name: String)?
+    /// The topic of the last polled message (messages come in runs of one partition): librdkafka's
+    /// name pointer, a copy of the name that tells a reused pointer apart, and the name. Polling
+    /// thread only, no lock. Plain fields, not a tuple with an array: reading such a tuple copied
+    /// it, a reference count per message.
+    private var lastTopicKey: UInt = 0
+    private var lastTopicCString: UnsafeMutablePointer<CChar>?
+    private var lastTopicName = ""
     /// Wakes librdkafka 2.0.2's fetcher when the queue drained below its thresholds; `nil` where
     /// the linked librdkafka re-checks by itself (`fetch.queue.backoff.ms`) or it is turned off.
     private let fetchWaker: FetchWaker?
@@ -112,6 +116,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     deinit {
+        free(lastTopicCString)
         fetchWaker?.stop()
         if let consumerQueue { rd_kafka_queue_destroy(consumerQueue) }
         if !state.withLock({ $0.isClosing }) {
@@ -187,8 +192,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private func topicName(of topic: OpaquePointer) -> String {
         let cName = rd_kafka_topic_name(topic)!
         let key = UInt(bitPattern: cName)
-        if let last = lastTopic, last.key == key, last.cString.withUnsafeBufferPointer({ strcmp($0.baseAddress!, cName) == 0 }) {
-            return last.name
+        if lastTopicKey == key, let last = lastTopicCString, strcmp(last, cName) == 0 {
+            return lastTopicName
         }
         let entry = state.withLock { state in
             // The pointer is stable while the topic object lives; compare contents in case it was reused.
@@ -199,7 +204,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             state.topicNames[key] = (ContiguousArray(name.utf8CString), name)
             return state.topicNames[key]!
         }
-        lastTopic = (key, entry.cString, entry.name)
+        free(lastTopicCString)
+        (lastTopicKey, lastTopicCString, lastTopicName) = (key, strdup(cName), entry.name)
         return entry.name
     }
 

@@ -40,12 +40,14 @@ public struct KafkaMessage: Hashable, Sendable, CustomStringConvertible {
     /// The fields in the header, then the key's bytes and the value's bytes in the tail.
     private final class Storage: ManagedBuffer<Fields, UInt8> {
         /// A storage holding `fields` and a copy of `key` and `value` (which set the counts).
-        static func make(_ fields: Fields, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Storage {
-            var fields = fields
+        static func make(_ fields: consuming Fields, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Storage {
             (fields.keyCount, fields.valueCount) = (key?.count ?? -1, value.count)
             let keyCount = key?.count ?? 0
+            // Moved into the header, not copied: a copy of the fields counts a reference on each
+            // buffer they hold (topic, headers), and capturing and returning them made three.
+            var header = Optional(consume fields)
             let storage = unsafeDowncast(
-                Storage.create(minimumCapacity: keyCount + value.count) { [fields] _ in fields }, to: Storage.self)
+                Storage.create(minimumCapacity: keyCount + value.count) { _ in header.take()! }, to: Storage.self)
             storage.withUnsafeMutablePointerToElements { elements in
                 if keyCount > 0, let source = key?.baseAddress {
                     UnsafeMutableRawPointer(elements).copyMemory(from: source, byteCount: keyCount)
