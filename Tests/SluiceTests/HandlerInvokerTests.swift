@@ -91,8 +91,8 @@ import Testing
     /// A chunk's lane runs are read off its works, and a chunk that failed as a whole (its worker
     /// crashed) blames each run's first member and hands the rest of each run back.
     @Test func aCrashedChunkFailsEachRunsFirstMemberAndHandsTheRestBack() {
-        let a = OrderingLane.key(TopicPartition(topic: "t", partition: 0), digest: 1)
-        let b = OrderingLane.key(TopicPartition(topic: "t", partition: 0), digest: 2)
+        let a = OrderingLane.key(LanePartition(number: 0), digest: 1)
+        let b = OrderingLane.key(LanePartition(number: 0), digest: 2)
         let works = [Self.work(0, runLane: a), Self.work(1, runLane: a), Self.work(2, runLane: a),
                      Self.work(3, runLane: b), Self.work(4, runLane: b)]
         #expect(HandlerInvoker.runLengths(works) == [3, 2])

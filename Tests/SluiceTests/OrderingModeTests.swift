@@ -10,7 +10,7 @@ import Testing
 @testable import Sluice
 
 @Suite struct OrderingModeTests {
-    let tp = TopicPartition(topic: "orders", partition: 2)
+    let partition = LanePartition(number: 2)
 
     @Test func allCasesInOrder() {
         #expect(OrderingMode.allCases == [.unordered, .key, .partition])
@@ -35,27 +35,27 @@ import Testing
     }
 
     @Test func unorderedHasNoLane() {
-        #expect(OrderingMode.unordered.lane(for: self.tp, key: [1, 2]) == nil)
-        #expect(OrderingMode.unordered.lane(for: self.tp, key: nil) == nil)
+        #expect(OrderingMode.unordered.lane(for: self.partition, key: [1, 2]) == nil)
+        #expect(OrderingMode.unordered.lane(for: self.partition, key: nil) == nil)
     }
 
     @Test func keyModeLanesByPartitionAndKey() {
-        #expect(OrderingMode.key.lane(for: self.tp, key: [1, 2]) == .key(self.tp, [1, 2]))
-        let other = TopicPartition(topic: "orders", partition: 3)
+        #expect(OrderingMode.key.lane(for: self.partition, key: [1, 2]) == .key(self.partition, [1, 2]))
+        let other = LanePartition(number: 3)
         #expect(
-            OrderingMode.key.lane(for: self.tp, key: [1]) != OrderingMode.key.lane(for: other, key: [1]),
+            OrderingMode.key.lane(for: self.partition, key: [1]) != OrderingMode.key.lane(for: other, key: [1]),
             "the same key on two partitions is two lanes"
         )
-        #expect(OrderingMode.key.lane(for: self.tp, key: []) == .key(self.tp, []), "an empty key is a key")
+        #expect(OrderingMode.key.lane(for: self.partition, key: []) == .key(self.partition, []), "an empty key is a key")
     }
 
     @Test func keyModeHandlesNullKeysAsUnordered() {
-        #expect(OrderingMode.key.lane(for: self.tp, key: nil) == nil)
+        #expect(OrderingMode.key.lane(for: self.partition, key: nil) == nil)
     }
 
     @Test func partitionModeLanesByPartition() {
-        #expect(OrderingMode.partition.lane(for: self.tp, key: [1]) == .partition(self.tp))
-        #expect(OrderingMode.partition.lane(for: self.tp, key: nil) == .partition(self.tp))
+        #expect(OrderingMode.partition.lane(for: self.partition, key: [1]) == .partition(self.partition))
+        #expect(OrderingMode.partition.lane(for: self.partition, key: nil) == .partition(self.partition))
     }
 
     @Test func aMessagesLaneIsItsKeysLaneHashedInPlace() {
@@ -64,10 +64,10 @@ import Testing
         let emptyKey = KafkaMessage(topic: "t", partition: 0, offset: 3, key: [], value: [1, 2])
         for mode in [OrderingMode.unordered, .key, .partition] {
             for message in [keyed, keyless, emptyKey] {
-                #expect(mode.lane(for: message, from: self.tp) == mode.lane(for: self.tp, key: message.key))
+                #expect(mode.lane(for: message, from: self.partition) == mode.lane(for: self.partition, key: message.key))
             }
         }
-        #expect(OrderingMode.key.lane(for: keyed, from: self.tp) == .key(self.tp, [1, 2]))
-        #expect(OrderingMode.key.lane(for: emptyKey, from: self.tp) == .key(self.tp, []))
+        #expect(OrderingMode.key.lane(for: keyed, from: self.partition) == .key(self.partition, [1, 2]))
+        #expect(OrderingMode.key.lane(for: emptyKey, from: self.partition) == .key(self.partition, []))
     }
 }

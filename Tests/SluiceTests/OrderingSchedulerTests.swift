@@ -180,7 +180,7 @@ private struct Message: Sendable, Hashable, CustomStringConvertible {
     var key: [UInt8]?
 
     var id: MessageID { MessageID(tp: self.tp, offset: self.offset) }
-    var lane: OrderingLane? { OrderingMode.key.lane(for: self.tp, key: self.key) }
+    var lane: OrderingLane? { OrderingMode.key.lane(for: LanePartition(number: UInt32(self.tp.partition)), key: self.key) }  // one topic
 
     var description: String { "\(self.tp)@\(self.offset) key \(self.key.map { "\($0)" } ?? "nil")" }
 }

@@ -91,6 +91,25 @@ import _SluiceTime
         #expect(harness.tick().dispatch.isEmpty)
     }
 
+    /// Lanes know a partition by a number it keeps over assignments: a partition assigned again
+    /// while a call of its earlier assignment still runs (the drain timed out) queues its new
+    /// messages of that key behind the old call, not beside it; other keys and partitions run.
+    @Test func aPartitionAssignedAgainKeepsItsLanes() throws {
+        var harness = MachineHarness { $0.ordering = .key }
+        harness.assign(0, 1)
+        let old = harness.poll([harness.message(0, 0, key: "a")]).dispatch
+        #expect(old.map(\.message.offset) == [0])
+        _ = harness.machine.revocationBegan([harness.tp(0)], lost: false, now: harness.now)
+        _ = harness.machine.revocationEnded([harness.tp(0)], lost: false, now: harness.now)  // 0@0 still runs
+
+        harness.assign(0)
+        let again = harness.poll([harness.message(0, 0, key: "a"), harness.message(0, 1, key: "b"), harness.message(1, 0, key: "a")])
+        #expect(again.dispatch.map(\.message.description) == ["t[0]@1", "t[1]@0"], "a's refetch waits for the old call")
+        #expect(harness.machine.lanePartitions.count == 2, "one number per partition, kept")
+        let after = harness.succeed(old)
+        #expect(after.dispatch.map(\.message.description) == ["t[0]@0"], "the old call's end frees the lane")
+    }
+
     @Test func aLostPartitionIsNeitherDrainedNorCommitted() {
         var harness = MachineHarness()
         harness.assign(0)

@@ -15,23 +15,23 @@
 /// one at a time in offset order, which keeps each key's order; only their parallelism is lost.
 enum OrderingLane: Hashable, Sendable {
     /// Messages with this key on this partition (``OrderingMode/key`` mode).
-    case key(TopicPartition, digest: Int)
+    case key(LanePartition, digest: Int)
 
     /// All messages of this partition (``OrderingMode/partition`` mode).
-    case partition(TopicPartition)
+    case partition(LanePartition)
 
-    /// The lane of the key `key` on `tp`.
-    static func key(_ tp: TopicPartition, _ key: [UInt8]) -> OrderingLane {
-        key.withUnsafeBytes { .key(tp, bytes: $0) }
+    /// The lane of the key `key` on `partition`.
+    static func key(_ partition: LanePartition, _ key: [UInt8]) -> OrderingLane {
+        key.withUnsafeBytes { .key(partition, bytes: $0) }
     }
 
-    /// The lane of the key whose bytes are `bytes` on `tp`.
-    static func key(_ tp: TopicPartition, bytes: UnsafeRawBufferPointer) -> OrderingLane {
-        // Seeded per process like every `Hasher`: keys chosen to collide cannot be crafted.
+    /// The lane of the key whose bytes are `bytes` on `partition`.
+    static func key(_ partition: LanePartition, bytes: UnsafeRawBufferPointer) -> OrderingLane {
+        // Seeded per process like every `Hasher`: keys chosen to collide cannot be crafted. The
+        // byte count is part of the digest already (the hasher's last block carries it).
         var hasher = Hasher()
         hasher.combine(bytes: bytes)
-        hasher.combine(bytes.count)
-        return .key(tp, digest: hasher.finalize())
+        return .key(partition, digest: hasher.finalize())
     }
 }
 
@@ -39,31 +39,32 @@ extension OrderingMode {
     /// The lane a message runs on in this mode, or nil if it may run at once.
     ///
     /// - Parameters:
-    ///   - tp: The message's partition.
+    ///   - partition: The message's partition.
     ///   - key: The message's key, nil for a null key.
     /// - Returns: nil in `unordered` mode and for a null key in `key` mode (null keys are handled
-    ///   as unordered); `.key(tp, key)` in `key` mode; `.partition(tp)` in `partition` mode.
-    func lane(for tp: TopicPartition, key: [UInt8]?) -> OrderingLane? {
-        key.withOptionalBytes { lane(for: tp, keyBytes: $0) }
+    ///   as unordered); `.key(partition, key)` in `key` mode; `.partition(partition)` in
+    ///   `partition` mode.
+    func lane(for partition: LanePartition, key: [UInt8]?) -> OrderingLane? {
+        key.withOptionalBytes { lane(for: partition, keyBytes: $0) }
     }
 
-    /// The lane `message` (from `tp`) runs on in this mode, as ``lane(for:key:)`` gives it,
-    /// hashing the key in place.
-    func lane(for message: KafkaMessage, from tp: TopicPartition) -> OrderingLane? {
+    /// The lane `message` (from `partition`) runs on in this mode, as ``lane(for:key:)`` gives
+    /// it, hashing the key in place.
+    func lane(for message: KafkaMessage, from partition: LanePartition) -> OrderingLane? {
         switch self.kind {
-        case .key: message.withUnsafeKeyBytes { lane(for: tp, keyBytes: $0) }
-        case .unordered, .partition: lane(for: tp, keyBytes: nil)  // the key does not count
+        case .key: message.withUnsafeKeyBytes { lane(for: partition, keyBytes: $0) }
+        case .unordered, .partition: lane(for: partition, keyBytes: nil)  // the key does not count
         }
     }
 
-    private func lane(for tp: TopicPartition, keyBytes: UnsafeRawBufferPointer?) -> OrderingLane? {
+    private func lane(for partition: LanePartition, keyBytes: UnsafeRawBufferPointer?) -> OrderingLane? {
         switch self.kind {
         case .unordered:
             nil
         case .key:
-            keyBytes.map { .key(tp, bytes: $0) }
+            keyBytes.map { .key(partition, bytes: $0) }
         case .partition:
-            .partition(tp)
+            .partition(partition)
         }
     }
 }

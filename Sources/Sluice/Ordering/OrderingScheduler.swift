@@ -16,7 +16,7 @@ internal import DequeModule
 ///
 /// ```swift
 /// var scheduler = OrderingScheduler<OrderingLane, Int64>()
-/// let lane = OrderingLane.partition(tp)
+/// let lane = OrderingLane.partition(LanePartition(number: 0))
 /// scheduler.admit(10, lane: lane)  // 10: start it
 /// scheduler.admit(11, lane: lane)  // nil: queued behind 10
 /// scheduler.complete(lane: lane)   // 11: now running

@@ -121,7 +121,7 @@ extension ConsumerStateMachine {
         // messages to its topic's count at its end. A message's partition is compared in place:
         // a copy of a topic name longer than 15 bytes costs atomic reference counts on storage
         // that every message of the topic shares, with the workers on the other end.
-        var run: (tp: TopicPartition, epoch: UInt64, route: Int, ordering: OrderingMode, batches: Bool, shared: Bool)?
+        var run: (tp: TopicPartition, lanePartition: LanePartition, epoch: UInt64, route: Int, ordering: OrderingMode, batches: Bool, shared: Bool)?
         var startedInRun = 0
         var admittedInRun = 0
         func closeRun(_ tp: TopicPartition?) {
@@ -141,10 +141,10 @@ extension ConsumerStateMachine {
                 run = partitions[tp].flatMap { state in
                     guard !state.isRevoking else { return nil }
                     let route = settings.routes[state.route]
-                    return (tp, state.epoch, state.route, route.ordering, route.batch != nil, routeWindows[state.route] != nil)
+                    return (tp, state.lanePartition, state.epoch, state.route, route.ordering, route.batch != nil, routeWindows[state.route] != nil)
                 }
             }
-            guard let (tp, epoch, route, ordering, batches, shared) = run else {
+            guard let (tp, lanePartition, epoch, route, ordering, batches, shared) = run else {
                 refused += 1
                 continue
             }
@@ -172,7 +172,7 @@ extension ConsumerStateMachine {
             counters.consumed += 1
             admittedInRun += 1
             if counters.firstAdmittedAt == 0 { counters.firstAdmittedAt = entry.polledAt }
-            let lane = ordering.lane(for: message, from: tp)
+            let lane = ordering.lane(for: message, from: lanePartition)
             // The work moves into the scheduler and, when it starts, on into the actions: no copy
             // (each would cost a reference count on the poll thread's hot path).
             let work = InFlightWork(

@@ -15,19 +15,27 @@ extension ConsumerStateMachine {
         var commitDeadline: Int64?
     }
 
-    /// The group assigned these partitions (the whole assignment when eager, the added ones when
-    /// incremental). Each gets a new epoch; held messages of an earlier assignment are dropped, so
-    /// the partition starts from what the source fetches now (the committed offset).
     /// The route serving `topic`: the first whose names or patterns match it (the only one
     /// without routes).
     func routeIndex(of topic: String) -> Int {
         settings.routePatterns.firstIndex { $0.contains { $0.matches(topic) } } ?? 0
     }
 
+    /// `tp`'s number in lanes: the one it was given when first assigned, or the next.
+    mutating func lanePartition(of tp: TopicPartition) -> LanePartition {
+        if let known = lanePartitions[tp] { return known }
+        let new = LanePartition(number: UInt32(lanePartitions.count))
+        lanePartitions[tp] = new
+        return new
+    }
+
+    /// The group assigned these partitions (the whole assignment when eager, the added ones when
+    /// incremental). Each gets a new epoch; held messages of an earlier assignment are dropped, so
+    /// the partition starts from what the source fetches now (the committed offset).
     mutating func assigned(_ tps: [TopicPartition], now time: Int64) -> EngineActions {
         advance(to: time)
         for tp in tps {
-            partitions[tp] = PartitionState(epoch: nextEpoch, route: routeIndex(of: tp.topic))
+            partitions[tp] = PartitionState(epoch: nextEpoch, route: routeIndex(of: tp.topic), lanePartition: lanePartition(of: tp))
             nextEpoch += 1
         }
         dropHeld(of: Set(tps))

@@ -141,6 +141,8 @@ struct ConsumerStateMachine: Sendable {
         var route: Int
         /// Its revocation has begun: polled messages of it are dropped, in-flight ones drain.
         var isRevoking = false
+        /// Its number in its lanes (``lanePartitions``).
+        let lanePartition: LanePartition
     }
 
     /// Whether the poll thread waits, and for what (so completions wake it only when it helps).
@@ -196,6 +198,10 @@ struct ConsumerStateMachine: Sendable {
     var held = HeldMessages()
     /// Assigned partitions.
     var partitions: [TopicPartition: PartitionState] = [:]
+    /// Every partition ever assigned, by its number in lanes. Never shrinks (it holds one entry per
+    /// partition this member was ever given): a partition assigned again keeps its number, so
+    /// that its new work queues behind work of its earlier assignment still running on its lanes.
+    var lanePartitions: [TopicPartition: LanePartition] = [:]
     var nextEpoch: UInt64 = 1
     /// Each route's share of the window, for routes with one.
     var routeWindows: [InFlightBudget?]
