@@ -178,7 +178,7 @@ extension ConsumerStateMachine {
             let work = InFlightWork(
                 message: message, weight: entry.weight, lane: lane, route: route, epoch: epoch, polledAt: entry.polledAt)
             guard !batches else {
-                if let start = scheduler.admit(work, lane: lane) {
+                if let start = scheduler.admit(consume work, lane: lane) {
                     ready(start, into: &actions)
                 } else if let lane {
                     queuedOnLane(lane, into: &actions)
@@ -189,8 +189,8 @@ extension ConsumerStateMachine {
             if lane == nil {
                 startedInRun += 1
                 totalRunning += 1
-                actions.dispatch.append(work)
-            } else if let start = scheduler.admit(work, lane: lane) {
+                actions.dispatch.append(consume work)
+            } else if let start = scheduler.admit(consume work, lane: lane) {
                 // `start` is `work` itself (its lane was free), so it belongs to this run.
                 startedInRun += 1
                 totalRunning += 1
