@@ -487,7 +487,11 @@ extension KafkaMessage {
         let message = raw.pointee
         var headers: [KafkaHeader] = []
         var list: OpaquePointer?
-        if rd_kafka_message_headers(raw, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+        // Asked only when the record can have headers: for one without, librdkafka would
+        // allocate and free a reader to find none (see RecordHeaderProbe).
+        if RecordHeaderProbe.mayHaveHeaders(value: message.payload, count: message.len),
+           rd_kafka_message_headers(raw, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list
+        {
             let count = rd_kafka_header_cnt(list)
             headers.reserveCapacity(count)
             for index in 0..<count {
