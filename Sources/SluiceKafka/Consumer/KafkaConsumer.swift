@@ -482,7 +482,8 @@ private func asyncCommitCallback(
 }
 
 extension KafkaMessage {
-    /// Copies a librdkafka message. The caller destroys `raw` afterwards.
+    /// Copies a fetched librdkafka message (not an error event: the header probe reads the record
+    /// around its value). The caller destroys `raw` afterwards.
     init(raw: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
         let message = raw.pointee
         var headers: [KafkaHeader] = []
