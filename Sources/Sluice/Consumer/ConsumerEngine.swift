@@ -63,8 +63,11 @@ final class ConsumerEngine: @unchecked Sendable {
     /// Whether handler calls complete on the thread that starts them (an inline executor, in tests).
     private let runsInline: Bool
 
-    /// A chunk of cheap handler calls should keep a worker busy for about this long.
-    static let chunkTargetNanos: Int64 = 250_000
+    /// A chunk of cheap handler calls should keep a worker busy for about this long. Each call
+    /// costs a few microseconds around it (a pool task, a completion under the engine's lock): at
+    /// 250 µs a 100 µs handler's chunks held 2 messages and those costs were 2 – 3 % of the
+    /// workers' time; at 1 ms they hold 10 (BENCHMARKS.md, "Chunks of a millisecond").
+    static let chunkTargetNanos: Int64 = 1_000_000
     /// A lane run should keep a worker busy about this long: a frame's worth when every handler
     /// runs in worker processes (where a run is also a frame), a chunk's otherwise.
     private let laneRunTargetNanos: Int64

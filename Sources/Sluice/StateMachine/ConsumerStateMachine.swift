@@ -186,7 +186,7 @@ struct ConsumerStateMachine: Sendable {
     let settings: Settings
     var lifecycle: ConsumerLifecycle = .idle
     /// Most messages in a lane run (``RouteSettings/runsLanes``; 1: none). The engine sizes it
-    /// like a chunk, to about 250 µs of the handler's measured time, so that a slow handler's lane
+    /// like a chunk, to about 1 ms of the handler's measured time, so that a slow handler's lane
     /// does not hold a worker long (``ConsumerEngine/chunkTargetNanos``).
     var laneRunLimit = 1
 
