@@ -63,19 +63,15 @@ final class ConsumerEngine: @unchecked Sendable {
     /// Whether handler calls complete on the thread that starts them (an inline executor, in tests).
     private let runsInline: Bool
 
-    /// A chunk of cheap handler calls should keep a worker busy for about this long. Each call
-    /// costs a few microseconds around it (a pool task, a completion under the engine's lock): at
-    /// 250 µs a 100 µs handler's chunks held 2 messages and those costs were 2 – 3 % of the
-    /// workers' time; at 1 ms they hold 10 (BENCHMARKS.md, "Chunks of a millisecond").
-    static let chunkTargetNanos: Int64 = 1_000_000
-    /// A lane run should keep a worker busy about this long: a frame's worth when every handler
-    /// runs in worker processes (where a run is also a frame), a chunk's otherwise.
-    private let laneRunTargetNanos: Int64
+    /// A handler call (a chunk of cheap calls on a worker thread, a frame of them to a worker
+    /// process, a lane run) should keep its worker busy for about this long. Each call costs a few
+    /// microseconds around it (a pool task, a completion under the engine's lock; for a frame two
+    /// socket round trips, ~12–15 µs of CPU): at 250 µs a 100 µs handler's chunks held 2 messages
+    /// and those costs were 2 – 3 % of the workers' time; at 1 ms they hold 10 (BENCHMARKS.md,
+    /// "Chunks of a millisecond").
+    static let callTargetNanos: Int64 = 1_000_000
     /// The most messages handed to a worker at once.
     static let maxChunk = 128
-    /// A chunk of cheap calls sent to a worker process in one frame should keep it busy about this
-    /// long: a frame costs two socket round trips (~12–15 µs of CPU).
-    static let frameTargetNanos: Int64 = 1_000_000
 
     init(
         configuration: SluiceConfiguration, handlers: [HandlerInvoker], deadLetters: (any DeadLetterSink)?,
@@ -83,7 +79,6 @@ final class ConsumerEngine: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.handlers = handlers
-        self.laneRunTargetNanos = handlers.allSatisfy(\.isIsolated) ? Self.frameTargetNanos : Self.chunkTargetNanos
         self.deadLetters = deadLetters
         self.clock = clock
         self.logger = logger
@@ -267,7 +262,7 @@ final class ConsumerEngine: @unchecked Sendable {
                 start = end
                 continue
             }
-            let chunk = chunkLimit(for: handler, sharing: end - start)
+            let chunk = chunkLimit(sharing: end - start)
             var pending: [InFlightWork] = []
             pending.reserveCapacity(min(chunk, end - start))
             // By index: one copy of each work (into its chunk), not two.
@@ -296,15 +291,13 @@ final class ConsumerEngine: @unchecked Sendable {
             inline(runs)
             return
         }
-        let total = runs.reduce(0) { $0 + $1.count }
-        var chunk = 0
+        let chunk = chunkLimit(sharing: runs.reduce(0) { $0 + $1.count })
         var pending: [InFlightWork] = []
         for run in runs {
             if !pending.isEmpty, pending.count + run.count > chunk || pending[0].route != run[0].route {
                 start(pending, on: handlers[pending[0].route])
                 pending.removeAll(keepingCapacity: true)
             }
-            if pending.isEmpty { chunk = chunkLimit(for: handlers[run[0].route], sharing: total) }
             pending.append(contentsOf: run)
         }
         if !pending.isEmpty { start(pending, on: handlers[pending[0].route]) }
@@ -362,19 +355,17 @@ final class ConsumerEngine: @unchecked Sendable {
         HandlerContext(attempt: work.attempt, logger: logger, message: work.message)
     }
 
-    /// The most messages of one call of `handler` when `count` wait to start: a chunk's worth
-    /// (``chunkTargetNanos``), or a frame's to a worker process (``frameTargetNanos``: a frame costs
-    /// two socket round trips, amortized over more), but never so many that fewer calls than
-    /// workers share `count`.
-    private func chunkLimit(for handler: HandlerInvoker, sharing count: Int) -> Int {
-        let chunk = chunkSize(target: handler.isIsolated ? Self.frameTargetNanos : Self.chunkTargetNanos, mean: meanHandlerNanos.load(ordering: .relaxed))
+    /// The most messages of one call when `count` wait to start: a call's worth
+    /// (``callTargetNanos``), but never so many that fewer calls than workers share `count`.
+    private func chunkLimit(sharing count: Int) -> Int {
+        let chunk = chunkSize(mean: meanHandlerNanos.load(ordering: .relaxed))
         return min(chunk, max(1, (count + configuration.workers - 1) / configuration.workers))
     }
 
-    /// Messages a chunk of about `target` nanoseconds holds when a call takes `mean`, from 1 to
+    /// Messages a call of about ``callTargetNanos`` holds when a message takes `mean`, from 1 to
     /// ``maxChunk``; 1 until a handler time is measured.
-    private func chunkSize(target: Int64, mean: Int64) -> Int {
-        mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, target / mean)))
+    private func chunkSize(mean: Int64) -> Int {
+        mean == 0 ? 1 : Int(min(Int64(Self.maxChunk), max(1, Self.callTargetNanos / mean)))
     }
 
     private func recordHandlerTime(_ nanosPerMessage: Int64) {
@@ -382,7 +373,7 @@ final class ConsumerEngine: @unchecked Sendable {
         handlerTime.record(nanosPerMessage)
         // Lane runs sized like chunks. The machine's limit is set under the engine's lock, so it
         // changes only when the size moved by more than a quarter.
-        let size = chunkSize(target: laneRunTargetNanos, mean: handlerTime.nanos)
+        let size = chunkSize(mean: handlerTime.nanos)
         let current = laneRunLimit.load(ordering: .relaxed)
         guard abs(size - current) * 4 > current else { return }
         if laneRunLimit.exchange(size, ordering: .relaxed) != size {

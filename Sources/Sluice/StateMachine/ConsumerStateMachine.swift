@@ -187,7 +187,7 @@ struct ConsumerStateMachine: Sendable {
     var lifecycle: ConsumerLifecycle = .idle
     /// Most messages in a lane run (``RouteSettings/runsLanes``; 1: none). The engine sizes it
     /// like a chunk, to about 1 ms of the handler's measured time, so that a slow handler's lane
-    /// does not hold a worker long (``ConsumerEngine/chunkTargetNanos``).
+    /// does not hold a worker long (``ConsumerEngine/callTargetNanos``).
     var laneRunLimit = 1
 
     // MARK: Messages
